@@ -1,0 +1,537 @@
+#include "kernels.h"
+
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "gemm.h"
+#include "mathfun.h"
+#include "parallel.h"
+
+namespace sap {
+
+namespace {
+constexpr int64_t kElemChunk = 1 << 15;  // elements per worker below which threading does not pay
+constexpr float kInvSqrt2 = 0.70710678118654752f;
+constexpr float kInvSqrt2Pi = 0.39894228040143268f;
+constexpr float kSqrt2OverPi = 0.79788456080286536f;
+
+template <typename Fn>
+void elementwise(int64_t n, Fn fn) {
+  parallel_for(n, kElemChunk, [&](int64_t b, int64_t e, int) { fn(b, e); });
+}
+
+template <typename Fn>
+void rows_for(int64_t rows, int64_t cols, Fn fn) {
+  int64_t min_rows = std::max<int64_t>(1, kElemChunk / std::max<int64_t>(1, cols));
+  parallel_for(rows, min_rows, [&](int64_t b, int64_t e, int) { fn(b, e); });
+}
+
+inline uint64_t splitmix64(uint64_t x) {
+  x += 0x9E3779B97F4A7C15ull;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  return x ^ (x >> 31);
+}
+}  // namespace
+
+void binary(int op, const float* a, int64_t n, const float* b, int64_t nb, float* out) {
+  elementwise(n, [&](int64_t s, int64_t e) {
+    if (nb == n) {
+      switch (op) {
+        case kAdd: for (int64_t i = s; i < e; ++i) out[i] = a[i] + b[i]; break;
+        case kSub: for (int64_t i = s; i < e; ++i) out[i] = a[i] - b[i]; break;
+        case kMul: for (int64_t i = s; i < e; ++i) out[i] = a[i] * b[i]; break;
+        default: for (int64_t i = s; i < e; ++i) out[i] = a[i] / b[i]; break;
+      }
+      return;
+    }
+    if (nb == 1) {
+      const float c = b[0];
+      switch (op) {
+        case kAdd: for (int64_t i = s; i < e; ++i) out[i] = a[i] + c; break;
+        case kSub: for (int64_t i = s; i < e; ++i) out[i] = a[i] - c; break;
+        case kMul: for (int64_t i = s; i < e; ++i) out[i] = a[i] * c; break;
+        default: for (int64_t i = s; i < e; ++i) out[i] = a[i] / c; break;
+      }
+      return;
+    }
+    // Walk in runs of the repeating operand so the inner loop stays contiguous.
+    int64_t i = s;
+    while (i < e) {
+      int64_t j = i % nb;
+      int64_t len = std::min(e - i, nb - j);
+      const float* bb = b + j;
+      float* o = out + i;
+      const float* aa = a + i;
+      switch (op) {
+        case kAdd: for (int64_t t = 0; t < len; ++t) o[t] = aa[t] + bb[t]; break;
+        case kSub: for (int64_t t = 0; t < len; ++t) o[t] = aa[t] - bb[t]; break;
+        case kMul: for (int64_t t = 0; t < len; ++t) o[t] = aa[t] * bb[t]; break;
+        default: for (int64_t t = 0; t < len; ++t) o[t] = aa[t] / bb[t]; break;
+      }
+      i += len;
+    }
+  });
+}
+
+void axpy(int64_t n, float alpha, const float* x, float* y) {
+  elementwise(n, [&](int64_t s, int64_t e) {
+    if (alpha == 1.f) {
+      for (int64_t i = s; i < e; ++i) y[i] += x[i];
+    } else {
+      for (int64_t i = s; i < e; ++i) y[i] += alpha * x[i];
+    }
+  });
+}
+
+void scale(int64_t n, float alpha, const float* x, float* out) {
+  elementwise(n, [&](int64_t s, int64_t e) {
+    for (int64_t i = s; i < e; ++i) out[i] = alpha * x[i];
+  });
+}
+
+void tile(const float* src, int64_t ns, float* out, int64_t n) {
+  for (int64_t i = 0; i < n; i += ns) std::memcpy(out + i, src, sizeof(float) * std::min(ns, n - i));
+}
+
+void col_sum(const float* x, int64_t rows, int64_t cols, float* out, bool acc) {
+  int threads = num_threads();
+  std::vector<float> partial(size_t(threads) * cols, 0.f);
+  int64_t min_rows = std::max<int64_t>(1, kElemChunk / std::max<int64_t>(1, cols));
+  parallel_for(rows, min_rows, [&](int64_t b, int64_t e, int w) {
+    float* p = partial.data() + size_t(w) * cols;
+    for (int64_t r = b; r < e; ++r) {
+      const float* xr = x + r * cols;
+      for (int64_t j = 0; j < cols; ++j) p[j] += xr[j];
+    }
+  });
+  for (int64_t j = 0; j < cols; ++j) {
+    float s = 0.f;
+    for (int w = 0; w < threads; ++w) s += partial[size_t(w) * cols + j];
+    out[j] = acc ? out[j] + s : s;
+  }
+}
+
+double sum(const float* x, int64_t n) {
+  double s = 0;
+  for (int64_t i = 0; i < n; ++i) s += x[i];
+  return s;
+}
+
+double sum_squares(const float* x, int64_t n) {
+  int threads = num_threads();
+  std::vector<double> partial(threads, 0.0);
+  parallel_for(n, kElemChunk, [&](int64_t b, int64_t e, int w) {
+    double s = 0;
+    for (int64_t i = b; i < e; ++i) s += double(x[i]) * x[i];
+    partial[w] = s;
+  });
+  double s = 0;
+  for (double p : partial) s += p;
+  return s;
+}
+
+int64_t count_nonfinite(const float* x, int64_t n) {
+  int64_t c = 0;
+  for (int64_t i = 0; i < n; ++i) c += std::isfinite(x[i]) ? 0 : 1;
+  return c;
+}
+
+void unary(int op, const float* x, float* out, int64_t n) {
+  elementwise(n, [&](int64_t s, int64_t e) {
+    switch (op) {
+      case kGelu:
+        for (int64_t i = s; i < e; ++i) out[i] = 0.5f * x[i] * (1.f + fast_erf(x[i] * kInvSqrt2));
+        break;
+      case kGeluNew:
+        for (int64_t i = s; i < e; ++i) {
+          const float v = x[i];
+          out[i] = 0.5f * v * (1.f + fast_tanh(kSqrt2OverPi * (v + 0.044715f * v * v * v)));
+        }
+        break;
+      case kRelu:
+        for (int64_t i = s; i < e; ++i) out[i] = x[i] > 0.f ? x[i] : (x[i] != x[i] ? x[i] : 0.f);
+        break;
+      case kTanh:
+        for (int64_t i = s; i < e; ++i) out[i] = fast_tanh(x[i]);
+        break;
+      case kExp:
+        for (int64_t i = s; i < e; ++i) out[i] = fast_exp(x[i]);
+        break;
+      default:  // sigmoid
+        for (int64_t i = s; i < e; ++i) out[i] = 1.f / (1.f + fast_exp(-x[i]));
+        break;
+    }
+  });
+}
+
+void unary_backward(int op, const float* x, const float* y, const float* dy, float* dx, int64_t n, bool acc) {
+  elementwise(n, [&](int64_t s, int64_t e) {
+    for (int64_t i = s; i < e; ++i) {
+      float g;
+      const float v = x[i];
+      switch (op) {
+        case kGelu: {
+          const float cdf = 0.5f * (1.f + fast_erf(v * kInvSqrt2));
+          const float pdf = kInvSqrt2Pi * fast_exp(-0.5f * v * v);
+          g = cdf + v * pdf;
+          break;
+        }
+        case kGeluNew: {
+          const float inner = kSqrt2OverPi * (v + 0.044715f * v * v * v);
+          const float t = fast_tanh(inner);
+          const float dinner = kSqrt2OverPi * (1.f + 3.f * 0.044715f * v * v);
+          g = 0.5f * (1.f + t) + 0.5f * v * (1.f - t * t) * dinner;
+          break;
+        }
+        case kRelu: g = v > 0.f ? 1.f : 0.f; break;
+        case kTanh: g = 1.f - y[i] * y[i]; break;
+        case kExp: g = y[i]; break;
+        default: g = y[i] * (1.f - y[i]); break;
+      }
+      const float d = g * dy[i];
+      dx[i] = acc ? dx[i] + d : d;
+    }
+  });
+}
+
+static void softmax_row(const float* x, float* y, int64_t cols, float scale, const float* m) {
+  float mx = -INFINITY;
+  bool nan = false;
+  for (int64_t j = 0; j < cols; ++j) {
+    const float v = scale * x[j] + (m ? m[j] : 0.f);
+    y[j] = v;
+    mx = v > mx ? v : mx;
+    nan |= v != v;
+  }
+  if (nan || mx == -INFINITY) {
+    // NaN input or a row masked with -inf everywhere: propagate NaN rather than hide it.
+    for (int64_t j = 0; j < cols; ++j) y[j] = NAN;
+    return;
+  }
+  float s = 0.f;
+  for (int64_t j = 0; j < cols; ++j) {
+    const float ev = fast_exp(y[j] - mx);
+    y[j] = ev;
+    s += ev;
+  }
+  const float inv = 1.f / s;
+  for (int64_t j = 0; j < cols; ++j) y[j] *= inv;
+}
+
+void softmax(const float* x, float* y, int64_t rows, int64_t cols, float scale, const float* mask,
+             int64_t rows_per_mask) {
+  rows_for(rows, cols, [&](int64_t b, int64_t e) {
+    for (int64_t r = b; r < e; ++r)
+      softmax_row(x + r * cols, y + r * cols, cols, scale, mask ? mask + (r / rows_per_mask) * cols : nullptr);
+  });
+}
+
+static void softmax_backward_row(const float* y, const float* dy, float* dx, int64_t cols, float scale, bool acc) {
+  float dot = 0.f;
+  for (int64_t j = 0; j < cols; ++j) dot += dy[j] * y[j];
+  if (acc) {
+    for (int64_t j = 0; j < cols; ++j) dx[j] += scale * y[j] * (dy[j] - dot);
+  } else {
+    for (int64_t j = 0; j < cols; ++j) dx[j] = scale * y[j] * (dy[j] - dot);
+  }
+}
+
+void softmax_backward(const float* y, const float* dy, float* dx, int64_t rows, int64_t cols, float scale, bool acc) {
+  rows_for(rows, cols, [&](int64_t b, int64_t e) {
+    for (int64_t r = b; r < e; ++r) softmax_backward_row(y + r * cols, dy + r * cols, dx + r * cols, cols, scale, acc);
+  });
+}
+
+void layer_norm(const float* x, const float* gamma, const float* beta, float* y, float* mean, float* rstd,
+                int64_t rows, int64_t cols, float eps) {
+  rows_for(rows, cols, [&](int64_t b, int64_t e) {
+    for (int64_t r = b; r < e; ++r) {
+      const float* xr = x + r * cols;
+      float* yr = y + r * cols;
+      float s = 0.f;
+      for (int64_t j = 0; j < cols; ++j) s += xr[j];
+      const float mu = s / float(cols);
+      float ss = 0.f;
+      for (int64_t j = 0; j < cols; ++j) {
+        const float d = xr[j] - mu;
+        ss += d * d;
+      }
+      const float rs = 1.f / std::sqrt(ss / float(cols) + eps);
+      mean[r] = mu;
+      rstd[r] = rs;
+      for (int64_t j = 0; j < cols; ++j) yr[j] = (xr[j] - mu) * rs * gamma[j] + beta[j];
+    }
+  });
+}
+
+void layer_norm_backward(const float* dy, const float* x, const float* gamma, const float* mean, const float* rstd,
+                         float* dx, float* dgamma, float* dbeta, int64_t rows, int64_t cols, bool acc) {
+  int threads = num_threads();
+  const bool want_params = dgamma || dbeta;
+  std::vector<float> pg(want_params ? size_t(threads) * cols : 0, 0.f), pb(want_params ? size_t(threads) * cols : 0, 0.f);
+  int64_t min_rows = std::max<int64_t>(1, kElemChunk / std::max<int64_t>(1, cols));
+  parallel_for(rows, min_rows, [&](int64_t b, int64_t e, int w) {
+    float* g = want_params ? pg.data() + size_t(w) * cols : nullptr;
+    float* bb = want_params ? pb.data() + size_t(w) * cols : nullptr;
+    for (int64_t r = b; r < e; ++r) {
+      const float* xr = x + r * cols;
+      const float* dyr = dy + r * cols;
+      const float mu = mean[r], rs = rstd[r];
+      float sdy = 0.f, sdyx = 0.f;
+      for (int64_t j = 0; j < cols; ++j) {
+        const float xhat = (xr[j] - mu) * rs;
+        const float gdy = gamma[j] * dyr[j];
+        sdy += gdy;
+        sdyx += gdy * xhat;
+        if (g) {
+          g[j] += dyr[j] * xhat;
+          bb[j] += dyr[j];
+        }
+      }
+      if (dx) {
+        float* dxr = dx + r * cols;
+        const float inv_n = 1.f / float(cols);
+        for (int64_t j = 0; j < cols; ++j) {
+          const float xhat = (xr[j] - mu) * rs;
+          const float d = rs * (gamma[j] * dyr[j] - inv_n * (sdy + xhat * sdyx));
+          dxr[j] = acc ? dxr[j] + d : d;
+        }
+      }
+    }
+  });
+  if (want_params) {
+    for (int64_t j = 0; j < cols; ++j) {
+      float sg = 0.f, sb = 0.f;
+      for (int w = 0; w < threads; ++w) {
+        sg += pg[size_t(w) * cols + j];
+        sb += pb[size_t(w) * cols + j];
+      }
+      if (dgamma) dgamma[j] += sg;
+      if (dbeta) dbeta[j] += sb;
+    }
+  }
+}
+
+void embedding(const float* weight, int64_t vocab, int64_t dim, const int32_t* ids, int64_t n, float* out) {
+  (void)vocab;
+  for (int64_t i = 0; i < n; ++i) std::memcpy(out + i * dim, weight + int64_t(ids[i]) * dim, sizeof(float) * dim);
+}
+
+void embedding_backward(const float* dy, const int32_t* ids, int64_t n, int64_t dim, float* dweight, int64_t vocab) {
+  (void)vocab;
+  for (int64_t i = 0; i < n; ++i) {
+    float* row = dweight + int64_t(ids[i]) * dim;
+    const float* g = dy + i * dim;
+    for (int64_t j = 0; j < dim; ++j) row[j] += g[j];
+  }
+}
+
+double cross_entropy(const float* logits, const int32_t* targets, int64_t rows, int64_t cols, int32_t ignore_index,
+                     float* probs, int64_t* count) {
+  double loss = 0;
+  int64_t kept = 0;
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* x = logits + r * cols;
+    float* p = probs + r * cols;
+    float mx = -INFINITY;
+    for (int64_t j = 0; j < cols; ++j) mx = x[j] > mx ? x[j] : mx;
+    double s = 0;
+    for (int64_t j = 0; j < cols; ++j) {
+      const float ev = std::exp(x[j] - mx);
+      p[j] = ev;
+      s += ev;
+    }
+    const float inv = float(1.0 / s);
+    for (int64_t j = 0; j < cols; ++j) p[j] *= inv;
+    const int32_t t = targets[r];
+    if (t == ignore_index) continue;
+    loss += -(double(x[t]) - mx - std::log(s));
+    ++kept;
+  }
+  *count = kept;
+  return loss;
+}
+
+void cross_entropy_backward(const float* probs, const int32_t* targets, int64_t rows, int64_t cols,
+                            int32_t ignore_index, float g, float* dx, bool acc) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* p = probs + r * cols;
+    float* d = dx + r * cols;
+    const int32_t t = targets[r];
+    const bool keep = t != ignore_index;
+    for (int64_t j = 0; j < cols; ++j) {
+      const float v = keep ? g * (p[j] - (j == t ? 1.f : 0.f)) : 0.f;
+      d[j] = acc ? d[j] + v : v;
+    }
+  }
+}
+
+bool dropout_keep(uint64_t seed, uint64_t index, float p) {
+  const uint64_t h = splitmix64(seed ^ splitmix64(index));
+  return float(h >> 40) * (1.f / 16777216.f) >= p;
+}
+
+void dropout(const float* x, float* y, uint8_t* mask, int64_t n, float p, uint64_t seed) {
+  const float keep_scale = 1.f / (1.f - p);
+  elementwise(n, [&](int64_t s, int64_t e) {
+    for (int64_t i = s; i < e; ++i) {
+      const bool k = dropout_keep(seed, uint64_t(i), p);
+      mask[i] = k;
+      y[i] = k ? x[i] * keep_scale : 0.f;
+    }
+  });
+}
+
+void dropout_backward(const float* dy, const uint8_t* mask, float* dx, int64_t n, float p, bool acc) {
+  const float keep_scale = 1.f / (1.f - p);
+  elementwise(n, [&](int64_t s, int64_t e) {
+    for (int64_t i = s; i < e; ++i) {
+      const float d = mask[i] ? dy[i] * keep_scale : 0.f;
+      dx[i] = acc ? dx[i] + d : d;
+    }
+  });
+}
+
+void adamw(float* param, const float* grad, float* m, float* v, int64_t n, float lr, float beta1, float beta2,
+           float eps, float weight_decay, float bias_correction1, float bias_correction2) {
+  const float step = lr / bias_correction1;
+  const float inv_sqrt_bc2 = 1.f / std::sqrt(bias_correction2);
+  const float decay = 1.f - lr * weight_decay;
+  elementwise(n, [&](int64_t s, int64_t e) {
+    for (int64_t i = s; i < e; ++i) {
+      const float g = grad[i];
+      const float mi = beta1 * m[i] + (1.f - beta1) * g;
+      const float vi = beta2 * v[i] + (1.f - beta2) * g * g;
+      m[i] = mi;
+      v[i] = vi;
+      // Decoupled weight decay, as torch.optim.AdamW: p -= lr*wd*p, then the Adam step.
+      param[i] = param[i] * decay - step * mi / (std::sqrt(vi) * inv_sqrt_bc2 + eps);
+    }
+  });
+}
+
+void permute(const float* x, float* out, const int64_t* shape, const int64_t* perm, int ndim) {
+  int64_t in_strides[16];
+  int64_t out_shape[16];
+  int64_t total = 1;
+  for (int i = ndim - 1, s = 1; i >= 0; --i) {
+    in_strides[i] = s;
+    s *= shape[i];
+  }
+  for (int i = 0; i < ndim; ++i) {
+    out_shape[i] = shape[perm[i]];
+    total *= out_shape[i];
+  }
+  if (total == 0) return;
+  // Copy runs along the last output dim; contiguous when the last axis is unmoved.
+  const int64_t inner = out_shape[ndim - 1];
+  const int64_t inner_stride = in_strides[perm[ndim - 1]];
+  const int64_t outer = total / inner;
+  parallel_for(outer, std::max<int64_t>(1, kElemChunk / std::max<int64_t>(1, inner)), [&](int64_t b, int64_t e, int) {
+    for (int64_t o = b; o < e; ++o) {
+      int64_t rem = o, off = 0;
+      for (int i = ndim - 2; i >= 0; --i) {
+        const int64_t idx = rem % out_shape[i];
+        rem /= out_shape[i];
+        off += idx * in_strides[perm[i]];
+      }
+      float* dst = out + o * inner;
+      if (inner_stride == 1) {
+        std::memcpy(dst, x + off, sizeof(float) * inner);
+      } else {
+        for (int64_t j = 0; j < inner; ++j) dst[j] = x[off + j * inner_stride];
+      }
+    }
+  });
+}
+
+// Attention parallelises over (batch, head) pairs; each pair's GEMMs are small (T x T x D), so
+// OpenBLAS runs single-threaded inside our workers and we restore its thread count after.
+struct BlasSingleThread {
+  explicit BlasSingleThread(bool on) : on_(on) {
+    if (on_) gemm_set_threads(1);
+  }
+  ~BlasSingleThread() {
+    if (on_) gemm_set_threads(num_threads());
+  }
+  bool on_;
+};
+
+void attention(const float* q, const float* k, const float* v, int64_t ld, int64_t B, int64_t T, int64_t H,
+               int64_t D, float scale, const float* mask, float* probs, float* ctx, float drop_p, uint64_t seed,
+               uint8_t* drop_mask) {
+  const int64_t HD = H * D;
+  const int64_t pairs = B * H;
+  BlasSingleThread guard(num_threads() > 1 && pairs > 1);
+  const float keep_scale = drop_p > 0.f ? 1.f / (1.f - drop_p) : 1.f;
+  parallel_for(pairs, 1, [&](int64_t b0, int64_t e0, int) {
+    std::vector<float> dropped(drop_p > 0.f ? size_t(T * T) : 0);
+    for (int64_t bh = b0; bh < e0; ++bh) {
+      const int64_t b = bh / H, h = bh % H;
+      const float* qb = q + b * T * ld + h * D;
+      const float* kb = k + b * T * ld + h * D;
+      const float* vb = v + b * T * ld + h * D;
+      float* p = probs + bh * T * T;
+      sgemm(false, true, int(T), int(T), int(D), 1.f, qb, int(ld), kb, int(ld), 0.f, p, int(T));
+      const float* m = mask ? mask + b * T : nullptr;
+      for (int64_t r = 0; r < T; ++r) softmax_row(p + r * T, p + r * T, T, scale, m);
+      const float* used = p;
+      if (drop_p > 0.f) {
+        uint8_t* dm = drop_mask + bh * T * T;
+        for (int64_t i = 0; i < T * T; ++i) {
+          const bool keep = dropout_keep(seed, uint64_t(bh * T * T + i), drop_p);
+          dm[i] = keep;
+          dropped[i] = keep ? p[i] * keep_scale : 0.f;
+        }
+        used = dropped.data();
+      }
+      sgemm(false, false, int(T), int(D), int(T), 1.f, used, int(T), vb, int(ld), 0.f, ctx + b * T * HD + h * D,
+            int(HD));
+    }
+  });
+}
+
+void attention_backward(const float* q, const float* k, const float* v, int64_t ld, int64_t B, int64_t T, int64_t H,
+                        int64_t D, float scale, const float* probs, const float* dctx, float* dq, float* dk,
+                        float* dv, bool acc_q, bool acc_k, bool acc_v, float drop_p, const uint8_t* drop_mask) {
+  const int64_t HD = H * D;
+  const int64_t pairs = B * H;
+  BlasSingleThread guard(num_threads() > 1 && pairs > 1);
+  const float keep_scale = drop_p > 0.f ? 1.f / (1.f - drop_p) : 1.f;
+  parallel_for(pairs, 1, [&](int64_t b0, int64_t e0, int) {
+    std::vector<float> dp(size_t(T * T));
+    std::vector<float> dropped(drop_p > 0.f ? size_t(T * T) : 0);
+    for (int64_t bh = b0; bh < e0; ++bh) {
+      const int64_t b = bh / H, h = bh % H;
+      const int64_t off = b * T * ld + h * D;
+      const float* p = probs + bh * T * T;
+      const float* g = dctx + b * T * HD + h * D;
+      const float* used = p;
+      const uint8_t* dm = drop_p > 0.f ? drop_mask + bh * T * T : nullptr;
+      if (dm) {
+        for (int64_t i = 0; i < T * T; ++i) dropped[i] = dm[i] ? p[i] * keep_scale : 0.f;
+        used = dropped.data();
+      }
+      // dP' = dctx V^T ; dV = P'^T dctx
+      sgemm(false, true, int(T), int(T), int(D), 1.f, g, int(HD), v + off, int(ld), 0.f, dp.data(), int(T));
+      if (dv)
+        sgemm(true, false, int(T), int(D), int(T), 1.f, used, int(T), g, int(HD), acc_v ? 1.f : 0.f, dv + off,
+              int(ld));
+      if (!dq && !dk) continue;
+      if (dm)
+        for (int64_t i = 0; i < T * T; ++i) dp[i] = dm[i] ? dp[i] * keep_scale : 0.f;
+      for (int64_t r = 0; r < T; ++r) softmax_backward_row(p + r * T, dp.data() + r * T, dp.data() + r * T, T, scale, false);
+      // dQ = dS K ; dK = dS^T Q
+      if (dq)
+        sgemm(false, false, int(T), int(D), int(T), 1.f, dp.data(), int(T), k + off, int(ld), acc_q ? 1.f : 0.f,
+              dq + off, int(ld));
+      if (dk)
+        sgemm(true, false, int(T), int(D), int(T), 1.f, dp.data(), int(T), q + off, int(ld), acc_k ? 1.f : 0.f,
+              dk + off, int(ld));
+    }
+  });
+}
+
+}  // namespace sap

@@ -1,0 +1,99 @@
+// Basic layers with torch.nn's parameter names and default initialisation.
+import { Module } from "./module.js";
+import * as ops from "./ops.js";
+import { Rng, init } from "./random.js";
+import { Tensor } from "./tensor.js";
+
+export class Linear extends Module {
+  weight: Tensor;
+  bias: Tensor | null;
+
+  constructor(
+    readonly inFeatures: number,
+    readonly outFeatures: number,
+    rng: Rng,
+    opts: { bias?: boolean; std?: number } = {},
+  ) {
+    super();
+    // torch.nn.Linear defaults; models re-initialise with their own std (BERT: 0.02).
+    this.weight = this.param(
+      "weight",
+      opts.std !== undefined ? init.normal([outFeatures, inFeatures], opts.std, rng) : init.kaimingUniform([outFeatures, inFeatures], inFeatures, rng),
+    );
+    this.bias =
+      opts.bias === false
+        ? null
+        : this.param("bias", opts.std !== undefined ? init.zeros([outFeatures]) : init.uniform([outFeatures], 1 / Math.sqrt(inFeatures), rng));
+  }
+
+  forward(x: Tensor): Tensor {
+    return ops.linear(x, this.weight, this.bias);
+  }
+
+  override setParameter(name: string, t: Tensor): void {
+    super.setParameter(name, t);
+    if (name === "weight") this.weight = t;
+    if (name === "bias") this.bias = t;
+  }
+}
+
+export class LayerNorm extends Module {
+  weight: Tensor;
+  bias: Tensor;
+
+  constructor(
+    readonly size: number,
+    readonly eps = 1e-5,
+  ) {
+    super();
+    this.weight = this.param("weight", init.ones([size]));
+    this.bias = this.param("bias", init.zeros([size]));
+  }
+
+  forward(x: Tensor): Tensor {
+    return ops.layerNorm(x, this.weight, this.bias, this.eps);
+  }
+
+  override setParameter(name: string, t: Tensor): void {
+    super.setParameter(name, t);
+    if (name === "weight") this.weight = t;
+    if (name === "bias") this.bias = t;
+  }
+}
+
+export class Embedding extends Module {
+  weight: Tensor;
+
+  constructor(
+    readonly count: number,
+    readonly dim: number,
+    rng: Rng,
+    std = 1,
+  ) {
+    super();
+    this.weight = this.param("weight", init.normal([count, dim], std, rng));
+  }
+
+  forward(ids: Int32Array, shape: readonly number[]): Tensor {
+    return ops.embedding(this.weight, ids, shape);
+  }
+
+  override setParameter(name: string, t: Tensor): void {
+    super.setParameter(name, t);
+    if (name === "weight") this.weight = t;
+  }
+}
+
+/** Dropout that is active only in training mode. */
+export class Dropout extends Module {
+  constructor(
+    readonly p: number,
+    private readonly rng: Rng,
+  ) {
+    super();
+  }
+
+  forward(x: Tensor): Tensor {
+    return this.training && this.p > 0 ? ops.dropout(x, this.p, this.rng) : x;
+  }
+}

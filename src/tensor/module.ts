@@ -1,0 +1,80 @@
+// The parameter registry: modules own named parameters and child modules, so that a model's
+// state maps one-to-one onto checkpoint names ("encoder.layer.0.attention.self.query.weight").
+import { Tensor } from "./tensor.js";
+
+export class Module {
+  private readonly params = new Map<string, Tensor>();
+  private readonly children = new Map<string, Module>();
+  training = true;
+
+  protected param(name: string, t: Tensor): Tensor {
+    t.requiresGrad = true;
+    t.name = name;
+    this.params.set(name, t);
+    return t;
+  }
+
+  protected child<M extends Module>(name: string, m: M): M {
+    this.children.set(name, m);
+    return m;
+  }
+
+  /** Replaces a registered parameter's tensor (checkpoint loading, adapter merging). */
+  setParameter(name: string, t: Tensor): void {
+    if (!this.params.has(name)) throw new Error(`no parameter named ${name}`);
+    t.name = name;
+    this.params.set(name, t);
+  }
+
+  /** All parameters with dotted names, depth first in registration order. */
+  namedParameters(prefix = ""): Array<[string, Tensor]> {
+    const out: Array<[string, Tensor]> = [];
+    for (const [n, t] of this.params) out.push([prefix + n, t]);
+    for (const [n, m] of this.children) out.push(...m.namedParameters(`${prefix}${n}.`));
+    return out;
+  }
+
+  parameters(): Tensor[] {
+    return this.namedParameters().map(([, t]) => t);
+  }
+
+  /** Parameters that currently receive gradients. */
+  trainableParameters(): Tensor[] {
+    return this.parameters().filter((t) => t.requiresGrad);
+  }
+
+  namedModules(prefix = ""): Array<[string, Module]> {
+    const out: Array<[string, Module]> = [[prefix.replace(/\.$/, ""), this]];
+    for (const [n, m] of this.children) out.push(...m.namedModules(`${prefix}${n}.`));
+    return out;
+  }
+
+  train(on = true): this {
+    for (const [, m] of this.namedModules()) m.training = on;
+    return this;
+  }
+
+  eval(): this {
+    return this.train(false);
+  }
+
+  zeroGrad(): void {
+    for (const p of this.parameters()) p.grad = null;
+  }
+
+  /** Freezes (or unfreezes) every parameter. */
+  requiresGrad(on: boolean): this {
+    for (const p of this.parameters()) p.requiresGrad = on;
+    return this;
+  }
+
+  stateDict(): Map<string, Tensor> {
+    return new Map(this.namedParameters());
+  }
+
+  parameterCount(trainableOnly = false): number {
+    return this.parameters()
+      .filter((p) => !trainableOnly || p.requiresGrad)
+      .reduce((s, p) => s + p.size, 0);
+  }
+}
