@@ -167,33 +167,46 @@ void unary(int op, const float* x, float* out, int64_t n) {
 }
 
 void unary_backward(int op, const float* x, const float* y, const float* dy, float* dx, int64_t n, bool acc) {
-  elementwise(n, [&](int64_t s, int64_t e) {
-    for (int64_t i = s; i < e; ++i) {
-      float g;
-      const float v = x[i];
-      switch (op) {
-        case kGelu: {
-          const float cdf = 0.5f * (1.f + fast_erf(v * kInvSqrt2));
-          const float pdf = kInvSqrt2Pi * fast_exp(-0.5f * v * v);
-          g = cdf + v * pdf;
-          break;
-        }
-        case kGeluNew: {
-          const float inner = kSqrt2OverPi * (v + 0.044715f * v * v * v);
-          const float t = fast_tanh(inner);
-          const float dinner = kSqrt2OverPi * (1.f + 3.f * 0.044715f * v * v);
-          g = 0.5f * (1.f + t) + 0.5f * v * (1.f - t * t) * dinner;
-          break;
-        }
-        case kRelu: g = v > 0.f ? 1.f : 0.f; break;
-        case kTanh: g = 1.f - y[i] * y[i]; break;
-        case kExp: g = y[i]; break;
-        default: g = y[i] * (1.f - y[i]); break;
+  // One loop per op (no switch inside) so each vectorises.
+  auto run = [&](auto deriv) {
+    elementwise(n, [&](int64_t s, int64_t e) {
+      if (acc) {
+        for (int64_t i = s; i < e; ++i) dx[i] += deriv(i) * dy[i];
+      } else {
+        for (int64_t i = s; i < e; ++i) dx[i] = deriv(i) * dy[i];
       }
-      const float d = g * dy[i];
-      dx[i] = acc ? dx[i] + d : d;
-    }
-  });
+    });
+  };
+  switch (op) {
+    case kGelu:
+      run([&](int64_t i) {
+        const float v = x[i];
+        const float cdf = 0.5f * (1.f + fast_erf(v * kInvSqrt2));
+        const float pdf = kInvSqrt2Pi * fast_exp(-0.5f * v * v);
+        return cdf + v * pdf;
+      });
+      break;
+    case kGeluNew:
+      run([&](int64_t i) {
+        const float v = x[i];
+        const float t = fast_tanh(kSqrt2OverPi * (v + 0.044715f * v * v * v));
+        const float dinner = kSqrt2OverPi * (1.f + 3.f * 0.044715f * v * v);
+        return 0.5f * (1.f + t) + 0.5f * v * (1.f - t * t) * dinner;
+      });
+      break;
+    case kRelu:
+      run([&](int64_t i) { return x[i] > 0.f ? 1.f : 0.f; });
+      break;
+    case kTanh:
+      run([&](int64_t i) { return 1.f - y[i] * y[i]; });
+      break;
+    case kExp:
+      run([&](int64_t i) { return y[i]; });
+      break;
+    default:
+      run([&](int64_t i) { return y[i] * (1.f - y[i]); });
+      break;
+  }
 }
 
 static void softmax_row(const float* x, float* y, int64_t cols, float scale, const float* m) {

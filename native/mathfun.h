@@ -68,9 +68,7 @@ inline float fast_exp(float x) {
   p = p * r * r + r + 1.0f;
   int32_t n = int32_t(fn) + 127;
   n = n < 1 ? 1 : (n > 254 ? 254 : n);
-  int32_t bits = n << 23;
-  float scale;
-  std::memcpy(&scale, &bits, sizeof scale);
+  const float scale = __builtin_bit_cast(float, n << 23);
   float y = p * scale;
   // Above 88 we do not bother with the last half-unit of range: report overflow; NaN stays NaN.
   y = x > hi ? __builtin_inff() : y;

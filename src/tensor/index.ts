@@ -1,8 +1,9 @@
 export * from "./tensor.js";
+export { tidy, keep, alloc, allocZeroed, release, memoryStats, trimPool } from "./memory.js";
 export * as ops from "./ops.js";
 export { native, engineInfo } from "./native.js";
-export { Module } from "./module.js";
-export { Linear, LayerNorm, Embedding, Dropout } from "./layers.js";
+export { Module, ModuleList } from "./module.js";
+export { Linear, LayerNorm, Embedding, Dropout, type LinearAdapter } from "./layers.js";
 export { Rng, init } from "./random.js";
 export { AdamW, clipGradNorm, linearWarmupDecay, gradsAreFinite } from "./optim.js";
 export * from "./safetensors.js";

@@ -4,9 +4,15 @@ import * as ops from "./ops.js";
 import { Rng, init } from "./random.js";
 import { Tensor } from "./tensor.js";
 
+/** Something added to a Linear's output (LoRA and friends): y' = adapter(x, y). */
+export interface LinearAdapter extends Module {
+  apply(x: Tensor, y: Tensor): Tensor;
+}
+
 export class Linear extends Module {
   weight: Tensor;
   bias: Tensor | null;
+  readonly adapters: LinearAdapter[] = [];
 
   constructor(
     readonly inFeatures: number,
@@ -27,7 +33,15 @@ export class Linear extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    return ops.linear(x, this.weight, this.bias);
+    let y = ops.linear(x, this.weight, this.bias);
+    for (const a of this.adapters) y = a.apply(x, y);
+    return y;
+  }
+
+  /** Registers an adapter as a child (its parameters become "<name>.<param>"). */
+  attachAdapter(name: string, adapter: LinearAdapter): void {
+    this.child(name, adapter);
+    this.adapters.push(adapter);
   }
 
   override setParameter(name: string, t: Tensor): void {

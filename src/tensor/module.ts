@@ -78,3 +78,14 @@ export class Module {
       .reduce((s, p) => s + p.size, 0);
   }
 }
+
+/** Numbered children ("layer.0", "layer.1", ...), as torch.nn.ModuleList names them. */
+export class ModuleList<M extends Module> extends Module {
+  readonly items: M[] = [];
+
+  push(m: M): M {
+    this.child(String(this.items.length), m);
+    this.items.push(m);
+    return m;
+  }
+}

@@ -1,5 +1,6 @@
 // Differentiable operations. Each op is defined once here with its backward; the heavy math
 // runs in the native addon, TypeScript only checks shapes and wires gradients.
+import { alloc, release } from "./memory.js";
 import { BinaryOp, UnaryOp, native } from "./native.js";
 import { Tensor, accumulateGrad, gradSink, record, shapeStr, sizeOf, type Shape } from "./tensor.js";
 
@@ -28,7 +29,7 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   if (k !== kb) fail("matmul", `inner dimensions differ: ${shapeStr(a.shape)} @ ${shapeStr(b.shape)}`);
   const batchShape = a.shape.slice(0, -2);
   const batch = sizeOf(batchShape);
-  const out = new Float32Array(batch * m * n);
+  const out = alloc(batch * m * n);
   if (b.ndim === 2) {
     // Shared right operand: one GEMM over all rows of a.
     native.gemm(false, false, batch * m, n, k, 1, a.data, 0, k, b.data, 0, n, 0, out, 0, n);
@@ -64,7 +65,7 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor 
   if (bias && (bias.ndim !== 1 || bias.shape[0] !== outF))
     fail("linear", `bias ${shapeStr(bias.shape)} does not match ${outF} outputs`);
   const rows = x.size / inF;
-  const out = new Float32Array(rows * outF);
+  const out = alloc(rows * outF);
   if (bias) native.tile(bias.data, out);
   native.gemm(false, true, rows, outF, inF, 1, x.data, 0, inF, weight.data, 0, inF, bias ? 1 : 0, out, 0, outF);
   const inputs = bias ? [x, weight, bias] : [x, weight];
@@ -109,11 +110,11 @@ function expandTo(x: Tensor, shape: Shape): Float32Array {
   const n = sizeOf(shape);
   if (x.size === n) return x.data;
   if (isSuffixOf(x.shape, shape)) {
-    const out = new Float32Array(n);
+    const out = alloc(n);
     native.tile(x.data, out);
     return out;
   }
-  const out = new Float32Array(n);
+  const out = alloc(n);
   const nd = shape.length;
   const xs = [...new Array<number>(nd - x.ndim).fill(1), ...x.shape];
   const xStrides = new Array<number>(nd);
@@ -169,7 +170,7 @@ function reduceTo(g: Float32Array, full: Shape, target: Tensor, sink: { buf: Flo
 function binaryOp(name: string, op: BinaryOp, a: Tensor, b: Tensor): Tensor {
   const shape = broadcastShape(name, a.shape, b.shape);
   const n = sizeOf(shape);
-  const out = new Float32Array(n);
+  const out = alloc(n);
   const aFull = a.size === n;
   const bTiles = b.size === n || (n > 0 && isSuffixOf(b.shape, shape));
   const ad = aFull ? a.data : expandTo(a, shape);
@@ -180,14 +181,15 @@ function binaryOp(name: string, op: BinaryOp, a: Tensor, b: Tensor): Tensor {
     if (ga) {
       let d = g;
       if (op === BinaryOp.Mul || op === BinaryOp.Div) {
-        d = new Float32Array(n);
+        d = alloc(n);
         native.binary(op, g, bd, d); // d(a*b)/da = b ; d(a/b)/da = 1/b
       }
       reduceTo(d, shape, a, ga);
+      if (d !== g) release(d);
     }
     const gb = gradSink(b);
     if (gb) {
-      const d = new Float32Array(n);
+      const d = alloc(n);
       if (op === BinaryOp.Add) d.set(g);
       else if (op === BinaryOp.Sub) native.scale(g, -1, d);
       else if (op === BinaryOp.Mul) native.binary(BinaryOp.Mul, g, ad, d);
@@ -198,6 +200,7 @@ function binaryOp(name: string, op: BinaryOp, a: Tensor, b: Tensor): Tensor {
         native.scale(d, -1, d);
       }
       reduceTo(d, shape, b, gb);
+      release(d);
     }
   });
 }
@@ -209,7 +212,7 @@ export const div = (a: Tensor, b: Tensor): Tensor => binaryOp("div", BinaryOp.Di
 
 /** alpha * x + beta (scalars). */
 export function affine(x: Tensor, alpha: number, beta = 0): Tensor {
-  const out = new Float32Array(x.size);
+  const out = alloc(x.size);
   native.scale(x.data, alpha, out);
   if (beta !== 0) native.binary(BinaryOp.Add, out, Float32Array.of(beta), out);
   return record("affine", out, x.shape, [x], (g) => {
@@ -225,7 +228,7 @@ export const scale = (x: Tensor, alpha: number): Tensor => affine(x, alpha, 0);
 // ---------------------------------------------------------------- element-wise unary
 
 function unaryOp(name: string, op: UnaryOp, x: Tensor): Tensor {
-  const out = new Float32Array(x.size);
+  const out = alloc(x.size);
   native.unary(op, x.data, out);
   return record(name, out, x.shape, [x], (g) => {
     const gx = gradSink(x);
@@ -262,7 +265,7 @@ export function permute(x: Tensor, perm: readonly number[]): Tensor {
   if (perm.length !== x.ndim || [...perm].sort((p, q) => p - q).some((p, i) => p !== i))
     fail("permute", `[${perm.join(", ")}] is not a permutation of ${x.ndim} axes`);
   const shape = perm.map((p) => x.shape[p]!);
-  const out = new Float32Array(x.size);
+  const out = alloc(x.size);
   native.permute(x.data, out, x.shape, [...perm]);
   const inverse = new Array<number>(perm.length);
   perm.forEach((p, i) => (inverse[p] = i));
@@ -273,9 +276,10 @@ export function permute(x: Tensor, perm: readonly number[]): Tensor {
       native.permute(g, gx.buf, shape, inverse);
       return;
     }
-    const tmp = new Float32Array(x.size);
+    const tmp = alloc(x.size);
     native.permute(g, tmp, shape, inverse);
     native.axpy(1, tmp, gx.buf);
+    release(tmp);
   });
 }
 
@@ -303,11 +307,11 @@ export function slice(x: Tensor, dim: number, start: number, end: number): Tenso
   const width = end - start;
   const shape = [...x.shape];
   shape[d] = width;
-  const out = new Float32Array(outer * width * inner);
+  const out = alloc(outer * width * inner);
   for (let o = 0; o < outer; o++)
     out.set(x.data.subarray((o * len + start) * inner, (o * len + end) * inner), o * width * inner);
   return record("slice", out, shape, [x], (g) => {
-    const gx = gradSink(x);
+    const gx = gradSink(x, true);
     if (!gx) return;
     for (let o = 0; o < outer; o++) {
       const src = g.subarray(o * width * inner, (o + 1) * width * inner);
@@ -330,7 +334,7 @@ export function concat(xs: readonly Tensor[], dim: number): Tensor {
   const shape = [...first.shape];
   shape[d] = total;
   const [outer, , inner] = blocks(shape, d);
-  const out = new Float32Array(sizeOf(shape));
+  const out = alloc(sizeOf(shape));
   let at = 0;
   const offsets: number[] = [];
   for (const x of xs) {
@@ -358,13 +362,13 @@ export function concat(xs: readonly Tensor[], dim: number): Tensor {
 export function selectRows(x: Tensor, rows: readonly number[]): Tensor {
   const dim = x.shape[x.ndim - 1]!;
   const n = x.size / dim;
-  const out = new Float32Array(rows.length * dim);
+  const out = alloc(rows.length * dim);
   rows.forEach((r, i) => {
     if (!Number.isInteger(r) || r < 0 || r >= n) fail("selectRows", `row ${r} out of range [0, ${n})`);
     out.set(x.data.subarray(r * dim, (r + 1) * dim), i * dim);
   });
   return record("selectRows", out, [rows.length, dim], [x], (g) => {
-    const gx = gradSink(x);
+    const gx = gradSink(x, true);
     if (!gx) return;
     rows.forEach((r, i) => native.axpy(1, g.subarray(i * dim, (i + 1) * dim), gx.buf.subarray(r * dim, (r + 1) * dim)));
   });
@@ -376,9 +380,8 @@ export function selectRows(x: Tensor, rows: readonly number[]): Tensor {
 export function sum(x: Tensor): Tensor {
   const out = Float32Array.of(native.sum(x.data));
   return record("sum", out, [], [x], (g) => {
-    const gx = gradSink(x);
-    if (!gx) return;
-    native.binary(BinaryOp.Add, gx.acc ? gx.buf : new Float32Array(x.size), Float32Array.of(g[0]!), gx.buf);
+    const gx = gradSink(x, true);
+    if (gx) native.binary(BinaryOp.Add, gx.buf, Float32Array.of(g[0]!), gx.buf);
   });
 }
 
@@ -391,19 +394,18 @@ export function sumDim(x: Tensor, dim: number, keepDim = false): Tensor {
   const d = dim < 0 ? x.ndim + dim : dim;
   if (d < 0 || d >= x.ndim) fail("sumDim", `dimension ${dim} out of range for ${shapeStr(x.shape)}`);
   const [outer, len, inner] = blocks(x.shape, d);
-  const out = new Float32Array(outer * inner);
+  const out = alloc(outer * inner);
   for (let o = 0; o < outer; o++) {
     const dst = out.subarray(o * inner, (o + 1) * inner);
     native.colSum(x.data.subarray(o * len * inner, (o + 1) * len * inner), len, inner, dst, false);
   }
   const shape = keepDim ? x.shape.map((s, i) => (i === d ? 1 : s)) : x.shape.filter((_, i) => i !== d);
   return record("sumDim", out, shape, [x], (g) => {
-    const gx = gradSink(x);
+    const gx = gradSink(x, true);
     if (!gx) return;
     for (let o = 0; o < outer; o++) {
-      const gRow = g.subarray(o * inner, (o + 1) * inner);
       const dst = gx.buf.subarray(o * len * inner, (o + 1) * len * inner);
-      native.binary(BinaryOp.Add, gx.acc ? dst : new Float32Array(dst.length), gRow, dst);
+      native.binary(BinaryOp.Add, dst, g.subarray(o * inner, (o + 1) * inner), dst);
     }
   });
 }
@@ -423,7 +425,7 @@ export function softmax(x: Tensor, opts: { scale?: number; mask?: Float32Array; 
   const cols = x.shape[x.ndim - 1]!;
   const rows = x.size / cols;
   const sc = opts.scale ?? 1;
-  const out = new Float32Array(x.size);
+  const out = alloc(x.size);
   native.softmax(x.data, out, rows, cols, sc, opts.mask ?? null, opts.rowsPerMask ?? rows);
   return record("softmax", out, x.shape, [x], (g) => {
     const gx = gradSink(x);
@@ -437,15 +439,15 @@ export function layerNorm(x: Tensor, gamma: Tensor, beta: Tensor, eps: number): 
   if (gamma.size !== cols || beta.size !== cols)
     fail("layerNorm", `gamma/beta of size ${gamma.size}/${beta.size} do not match last dim ${cols} of ${shapeStr(x.shape)}`);
   const rows = x.size / cols;
-  const out = new Float32Array(x.size);
-  const mu = new Float32Array(rows);
-  const rstd = new Float32Array(rows);
+  const out = alloc(x.size);
+  const mu = alloc(rows);
+  const rstd = alloc(rows);
   native.layerNorm(x.data, gamma.data, beta.data, out, mu, rstd, rows, cols, eps);
   return record("layerNorm", out, x.shape, [x, gamma, beta], (g) => {
     const gx = gradSink(x);
     // gamma/beta gradients always accumulate in the kernel, so a fresh buffer starts at zero.
-    const gg = gradSink(gamma);
-    const gb = gradSink(beta);
+    const gg = gradSink(gamma, true);
+    const gb = gradSink(beta, true);
     native.layerNormBackward(g, x.data, gamma.data, mu, rstd, gx?.buf ?? null, gg?.buf ?? null, gb?.buf ?? null, rows, cols, gx?.acc ?? false);
   });
 }
@@ -455,10 +457,10 @@ export function embedding(weight: Tensor, ids: Int32Array, idsShape: Shape): Ten
   if (weight.ndim !== 2) fail("embedding", `weight must be [vocab, dim], got ${shapeStr(weight.shape)}`);
   if (sizeOf(idsShape) !== ids.length) fail("embedding", `ids shape ${shapeStr(idsShape)} does not match ${ids.length} ids`);
   const [vocab, dim] = weight.shape as [number, number];
-  const out = new Float32Array(ids.length * dim);
+  const out = alloc(ids.length * dim);
   native.embedding(weight.data, vocab, dim, ids, out);
   return record("embedding", out, [...idsShape, dim], [weight], (g) => {
-    const gw = gradSink(weight);
+    const gw = gradSink(weight, true);
     if (gw) native.embeddingBackward(g, ids, dim, gw.buf, vocab);
   });
 }
@@ -468,7 +470,7 @@ export function crossEntropy(logits: Tensor, targets: Int32Array, ignoreIndex = 
   const cols = logits.shape[logits.ndim - 1]!;
   const rows = logits.size / cols;
   if (targets.length !== rows) fail("crossEntropy", `${targets.length} targets for ${rows} rows of logits`);
-  const probs = new Float32Array(logits.size);
+  const probs = alloc(logits.size);
   const [total, count] = native.crossEntropy(logits.data, targets, rows, cols, ignoreIndex, probs);
   const loss = count > 0 ? total / count : Number.NaN;
   return record("crossEntropy", Float32Array.of(loss), [], [logits], (g) => {
@@ -486,7 +488,7 @@ export interface SeedSource {
 export function dropout(x: Tensor, p: number, rng: SeedSource): Tensor {
   if (p < 0 || p >= 1) fail("dropout", `probability ${p} must be in [0, 1)`);
   if (p === 0) return x;
-  const out = new Float32Array(x.size);
+  const out = alloc(x.size);
   const mask = new Uint8Array(x.size);
   native.dropout(x.data, out, mask, p, rng.nextSeed());
   return record("dropout", out, x.shape, [x], (g) => {
@@ -523,16 +525,17 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOption
   const p = opts.dropout ?? 0;
   if (p < 0 || p >= 1) fail("attention", `dropout ${p} must be in [0, 1)`);
   if (p > 0 && !opts.rng) fail("attention", "dropout needs an rng");
-  const probs = new Float32Array(B * H * T * T);
-  const ctx = new Float32Array(B * T * HD);
+  const probs = alloc(B * H * T * T);
+  const ctx = alloc(B * T * HD);
   const dropMask = p > 0 ? new Uint8Array(B * H * T * T) : null;
   native.attention(q.data, k.data, v.data, HD, B, T, H, D, sc, mask, probs, ctx, p, p > 0 ? opts.rng!.nextSeed() : 0, dropMask);
   return record("attention", ctx, [B, T, HD], [q, k, v], (g) => {
-    const gq = gradSink(q);
-    const gk = gradSink(k);
-    const gv = gradSink(v);
     // The kernel writes dv, dq, dk in turn per head; when inputs alias, every write must add.
-    if (q === k || q === v || k === v) for (const s of [gq, gk, gv]) if (s) s.acc = true;
+    const aliased = q === k || q === v || k === v;
+    const gq = gradSink(q, aliased);
+    const gk = gradSink(k, aliased);
+    const gv = gradSink(v, aliased);
+    if (aliased) for (const s of [gq, gk, gv]) if (s) s.acc = true;
     native.attentionBackward(
       q.data,
       k.data,

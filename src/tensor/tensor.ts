@@ -1,5 +1,6 @@
 // The float32 Tensor and reverse-mode autograd at the level of whole operations: each op in
 // ops.ts records one node whose hand-written backward accumulates into its inputs' gradients.
+import { alloc, release } from "./memory.js";
 
 export type Shape = readonly number[];
 
@@ -43,8 +44,9 @@ export function shapeStr(shape: Shape): string {
 export class Tensor {
   readonly data: Float32Array;
   readonly shape: number[];
-  /** Gradient buffer, allocated on first accumulation. */
-  grad: Float32Array | null = null;
+  /** Gradient storage; kept across zeroGrad() so each step reuses it (see gradSink). */
+  private gradBuf: Float32Array | null = null;
+  private gradValid = false;
   requiresGrad: boolean;
   /** Set on tensors produced by a recorded op; null on leaves. */
   node: GradNode | null = null;
@@ -75,6 +77,43 @@ export class Tensor {
     return new Tensor(Float32Array.of(value), []);
   }
 
+  /** The accumulated gradient, or null when none has been computed since the last reset. */
+  get grad(): Float32Array | null {
+    return this.gradValid ? this.gradBuf : null;
+  }
+
+  /** Setting null resets the gradient but keeps the storage for reuse. */
+  set grad(g: Float32Array | null) {
+    if (g === null) {
+      this.gradValid = false;
+      return;
+    }
+    if (g.length !== this.size) throw new Error(`gradient of ${g.length} values for a tensor of ${this.size}`);
+    this.gradBuf = g;
+    this.gradValid = true;
+  }
+
+  /** Detaches and returns the gradient storage (autograd uses this to recycle it). */
+  takeGrad(): Float32Array | null {
+    const g = this.gradValid ? this.gradBuf : null;
+    this.gradBuf = null;
+    this.gradValid = false;
+    return g;
+  }
+
+  /** Storage for a gradient about to be (re)written: valid=true afterwards. @internal */
+  gradStorage(): { buf: Float32Array; fresh: boolean; valid: boolean } {
+    const valid = this.gradValid;
+    if (!this.gradBuf) {
+      // Leaves (parameters, inputs) own persistent storage; intermediates borrow from the pool.
+      this.gradBuf = this.node ? alloc(this.size) : new Float32Array(this.size);
+      this.gradValid = true;
+      return { buf: this.gradBuf, fresh: !this.node, valid: false };
+    }
+    this.gradValid = true;
+    return { buf: this.gradBuf, fresh: false, valid };
+  }
+
   get size(): number {
     return this.data.length;
   }
@@ -99,7 +138,7 @@ export class Tensor {
   }
 
   zeroGrad(): void {
-    this.grad = null;
+    this.gradValid = false;
   }
 
   toString(): string {
@@ -122,24 +161,33 @@ export function record(
 }
 
 /**
- * Where an op's backward writes the gradient of `t`: the existing buffer (acc = true, add into
- * it) or a fresh one (acc = false, overwrite). Null when `t` needs no gradient.
+ * Where an op's backward writes the gradient of `t`: the existing gradient (acc = true: add into
+ * it) or storage whose contents are stale (acc = false: overwrite it). Kernels that can only
+ * accumulate ask for `zero`, which clears stale storage. Null when `t` needs no gradient.
  */
-export function gradSink(t: Tensor): { buf: Float32Array; acc: boolean } | null {
+export function gradSink(t: Tensor, zero = false): { buf: Float32Array; acc: boolean } | null {
   if (!t.requiresGrad) return null;
-  if (t.grad) return { buf: t.grad, acc: true };
-  t.grad = new Float32Array(t.size);
-  return { buf: t.grad, acc: false };
+  const s = t.gradStorage();
+  if (s.valid) return { buf: s.buf, acc: true };
+  if (zero && !s.fresh) s.buf.fill(0);
+  return { buf: s.buf, acc: false };
 }
 
-/** Adds g into t's gradient. With adopt, g may become t's gradient buffer (caller gives it up). */
+/**
+ * Adds g into t's gradient. With adopt, g may become the gradient of an intermediate tensor
+ * (the caller gives it up); leaves always copy, as their storage outlives any scope.
+ */
 export function accumulateGrad(t: Tensor, g: Float32Array, adopt: boolean, add: (x: Float32Array, y: Float32Array) => void): void {
   if (!t.requiresGrad) return;
-  if (!t.grad) {
-    t.grad = adopt ? g : g.slice();
+  if (t.grad) {
+    add(g, t.grad);
     return;
   }
-  add(g, t.grad);
+  if (adopt && t.node && !t.takeGrad()) {
+    t.grad = g;
+    return;
+  }
+  gradSink(t)!.buf.set(g);
 }
 
 /**
@@ -176,9 +224,11 @@ export function backward(root: Tensor, grad?: Float32Array): void {
   for (let i = order.length - 1; i >= 0; i--) {
     const t = order[i]!;
     const node = t.node!;
-    const g = t.grad;
+    const g = t.takeGrad();
     t.node = null;
-    t.grad = null;
-    if (g) node.backward(g);
+    if (!g) continue;
+    node.backward(g);
+    // The gradient of an intermediate is dead once propagated, unless an input adopted it.
+    if (t !== root && !node.inputs.some((x) => x.grad === g)) release(g);
   }
 }

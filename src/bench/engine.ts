@@ -1,0 +1,189 @@
+// `sap bench engine`: one BERT layer, forward + backward, ours against PyTorch in the same run.
+// The two engines alternate round by round (the machine is noisy) and we report medians.
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from "node:child_process";
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { BertLayer, additiveMask, type BertConfig } from "../models/bert.js";
+import { LoraAdapter } from "../peft/lora/layer.js";
+import { Rng, Tensor, backward, engineInfo, tidy } from "../tensor/index.js";
+
+export interface LayerShape {
+  name: "base" | "small";
+  hidden: number;
+  heads: number;
+  ffn: number;
+}
+
+export const LAYERS: LayerShape[] = [
+  { name: "base", hidden: 768, heads: 12, ffn: 3072 },
+  { name: "small", hidden: 256, heads: 4, ffn: 1024 },
+];
+
+export interface EngineBenchOptions {
+  batch: number;
+  seq: number;
+  rounds: number;
+  iters: number;
+  warmup: number;
+  torch: boolean;
+  onProgress?: (msg: string) => void;
+}
+
+export type EngineBenchResult = Record<string, number | string | boolean | null>;
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** Forward FLOPs of one layer (multiply-add = 2). */
+function forwardFlops(l: LayerShape, batch: number, seq: number): number {
+  const n = batch * seq;
+  return 2 * n * (4 * l.hidden * l.hidden + 2 * l.hidden * l.ffn) + 4 * batch * seq * seq * l.hidden;
+}
+
+function layerConfig(l: LayerShape): BertConfig {
+  return {
+    vocabSize: 8,
+    hiddenSize: l.hidden,
+    numLayers: 1,
+    numHeads: l.heads,
+    intermediateSize: l.ffn,
+    hiddenAct: "gelu",
+    maxPositions: 512,
+    typeVocabSize: 2,
+    layerNormEps: 1e-12,
+    hiddenDropout: 0,
+    attentionDropout: 0,
+    padTokenId: 0,
+    initializerRange: 0.02,
+    numLabels: 2,
+  };
+}
+
+/** Times `iters` forward+backward passes of our layer after `warmup` untimed ones. */
+function runOurs(l: LayerShape, mode: "full" | "lora", opts: EngineBenchOptions): number[] {
+  const rng = new Rng(0);
+  const layer = new BertLayer(layerConfig(l), rng).eval();
+  if (mode === "lora") {
+    layer.requiresGrad(false);
+    const lora = { rank: 8, alpha: 16, dropout: 0 };
+    layer.attention.self.query.attachAdapter("lora", new LoraAdapter(layer.attention.self.query, lora, rng));
+    layer.attention.self.value.attachAdapter("lora", new LoraAdapter(layer.attention.self.value, lora, rng));
+  }
+  const { batch: B, seq: T } = opts;
+  const x = Tensor.zeros([B, T, l.hidden], true);
+  for (let i = 0; i < x.size; i++) x.data[i] = rng.normal();
+  const attn = new Int32Array(B * T).map((_, i) => (i % T < T - Math.floor(T / 8) ? 1 : 0));
+  const mask = additiveMask(attn);
+  const g = new Float32Array(B * T * l.hidden).map(() => rng.normal());
+  const times: number[] = [];
+  for (let it = 0; it < opts.warmup + opts.iters; it++) {
+    const t0 = performance.now();
+    tidy(() => backward(layer.forward(x, mask), g));
+    const t1 = performance.now();
+    x.grad = null;
+    layer.zeroGrad();
+    if (it >= opts.warmup) times.push(t1 - t0);
+  }
+  return times;
+}
+
+export function torchAvailable(): boolean {
+  if (!existsSync("/usr/bin/python3")) return false;
+  const r = spawnSync("/usr/bin/python3", ["-c", "import torch"], { stdio: "ignore", timeout: 60_000 });
+  return r.status === 0;
+}
+
+class TorchWorker {
+  private readonly proc: ChildProcessWithoutNullStreams;
+  private readonly lines: AsyncIterableIterator<string>;
+
+  constructor(threads: number) {
+    const here = dirname(fileURLToPath(import.meta.url));
+    let script = join(here, "..", "..", "bench", "torch_layer.py");
+    if (!existsSync(script)) script = join(here, "..", "..", "..", "bench", "torch_layer.py");
+    this.proc = spawn("/usr/bin/python3", [script, String(threads)], {
+      env: { ...process.env, OMP_WAIT_POLICY: "PASSIVE", OMP_NUM_THREADS: String(threads) },
+    });
+    this.proc.stderr.on("data", (d: Buffer) => process.stderr.write(d));
+    this.lines = createInterface({ input: this.proc.stdout })[Symbol.asyncIterator]();
+  }
+
+  async run(req: object): Promise<{ ms: number[]; maxrss_kb: number }> {
+    this.proc.stdin.write(JSON.stringify(req) + "\n");
+    const next = await this.lines.next();
+    if (next.done) throw new Error("PyTorch reference process exited early");
+    return JSON.parse(next.value) as { ms: number[]; maxrss_kb: number };
+  }
+
+  close(): void {
+    this.proc.stdin.end();
+  }
+}
+
+export async function benchEngine(opts: EngineBenchOptions): Promise<EngineBenchResult> {
+  const info = engineInfo();
+  const torch = opts.torch && torchAvailable();
+  const worker = torch ? new TorchWorker(info.threads) : null;
+  const result: EngineBenchResult = {
+    threads: info.threads,
+    blas: info.blas,
+    batch: opts.batch,
+    seq: opts.seq,
+    rounds: opts.rounds,
+    iters_per_round: opts.iters,
+    torch: torch,
+  };
+  let torchRss = 0;
+  try {
+    for (const l of LAYERS) {
+      for (const mode of ["full", "lora"] as const) {
+        const ours: number[] = [];
+        const theirs: number[] = [];
+        for (let r = 0; r < opts.rounds; r++) {
+          // Alternate which engine goes first, so drift in machine load hits both alike.
+          const order = r % 2 === 0 ? ["ours", "torch"] : ["torch", "ours"];
+          for (const who of order) {
+            if (who === "ours") {
+              ours.push(...runOurs(l, mode, opts));
+            } else if (worker) {
+              const rep = await worker.run({ hidden: l.hidden, heads: l.heads, ffn: l.ffn, batch: opts.batch, seq: opts.seq, mode, iters: opts.iters, warmup: opts.warmup });
+              theirs.push(...rep.ms);
+              torchRss = Math.max(torchRss, rep.maxrss_kb);
+            }
+          }
+          opts.onProgress?.(`${l.name} ${mode}: round ${r + 1}/${opts.rounds}`);
+        }
+        const key = mode === "full" ? l.name : `${l.name}_lora`;
+        const ms = median(ours);
+        result[`${key}_fwdbwd_ms`] = round(ms);
+        const flops = forwardFlops(l, opts.batch, opts.seq) * (mode === "full" ? 3 : 2);
+        result[`${key}_gflops`] = round(flops / ms / 1e6);
+        if (worker) {
+          const tms = median(theirs);
+          result[`torch_${key}_fwdbwd_ms`] = round(tms);
+          result[`ratio_${key}`] = round(ms / tms, 3);
+        } else {
+          result[`torch_${key}_fwdbwd_ms`] = null;
+          result[`ratio_${key}`] = null;
+        }
+      }
+    }
+  } finally {
+    worker?.close();
+  }
+  const peak = process.resourceUsage().maxRSS;
+  result.peak_rss_mb = round(peak / 1024);
+  result.torch_peak_rss_mb = worker ? round(torchRss / 1024) : null;
+  result.rss_ratio = worker ? round(peak / torchRss, 3) : null;
+  return result;
+}
+
+function round(x: number, digits = 1): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}
