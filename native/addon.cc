@@ -360,19 +360,22 @@ Napi::Value Permute(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// attention(q, k, v, ld, B, T, H, D, scale, mask|null, probs, ctx, dropP, seed, dropMask|null)
+// attention(q, k, v, ld, B, T, H, D, scale, mask|null, causal, probs, ctx, dropP, seed, dropMask|null)
+// q, k, v may be views into one packed [B, T, ld] buffer (GPT-2's c_attn output).
 Napi::Value Attention(const Napi::CallbackInfo& info) {
-  F32 q = f32(info, 0), k = f32(info, 1), v = f32(info, 2), mask = f32(info, 9, true), probs = f32(info, 10),
-      ctx = f32(info, 11);
+  F32 q = f32(info, 0), k = f32(info, 1), v = f32(info, 2), mask = f32(info, 9, true), probs = f32(info, 11),
+      ctx = f32(info, 12);
   int64_t ld = int_arg(info, 3), B = int_arg(info, 4), T = int_arg(info, 5), H = int_arg(info, 6), D = int_arg(info, 7);
-  float dp = float(num(info, 12));
+  bool causal = flag(info, 10);
+  float dp = float(num(info, 13));
   int64_t dmn;
-  uint8_t* dm = u8(info, 14, &dmn, true);
-  int64_t need_qkv = B * T * ld;
+  uint8_t* dm = u8(info, 15, &dmn, true);
+  int64_t need_qkv = (B * T - 1) * ld + H * D;
   need(info, ld >= H * D && q.n >= need_qkv && k.n >= need_qkv && v.n >= need_qkv, "attention q/k/v");
   need(info, probs.n >= B * H * T * T && ctx.n >= B * T * H * D && (!mask.p || mask.n >= B * T), "attention out");
   need(info, dp <= 0.f || (dm && dmn >= B * H * T * T), "attention dropout mask");
-  sap::attention(q.p, k.p, v.p, ld, B, T, H, D, float(num(info, 8)), mask.p, probs.p, ctx.p, dp, seed_arg(info, 13), dm);
+  sap::attention(q.p, k.p, v.p, ld, B, T, H, D, float(num(info, 8)), mask.p, causal, probs.p, ctx.p, dp,
+                 seed_arg(info, 14), dm);
   return info.Env().Undefined();
 }
 
@@ -384,7 +387,7 @@ Napi::Value AttentionBackward(const Napi::CallbackInfo& info) {
   float dp = float(num(info, 17));
   int64_t dmn;
   uint8_t* dm = u8(info, 18, &dmn, true);
-  int64_t n = B * T * ld;
+  int64_t n = (B * T - 1) * ld + H * D;
   need(info, q.n >= n && k.n >= n && v.n >= n && probs.n >= B * H * T * T && dctx.n >= B * T * H * D,
        "attentionBackward");
   need(info, (!dq.p || dq.n >= n) && (!dk.p || dk.n >= n) && (!dv.p || dv.n >= n), "attentionBackward grads");

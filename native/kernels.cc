@@ -473,8 +473,8 @@ struct BlasSingleThread {
 };
 
 void attention(const float* q, const float* k, const float* v, int64_t ld, int64_t B, int64_t T, int64_t H,
-               int64_t D, float scale, const float* mask, float* probs, float* ctx, float drop_p, uint64_t seed,
-               uint8_t* drop_mask) {
+               int64_t D, float scale, const float* mask, bool causal, float* probs, float* ctx, float drop_p,
+               uint64_t seed, uint8_t* drop_mask) {
   const int64_t HD = H * D;
   const int64_t pairs = B * H;
   BlasSingleThread guard(num_threads() > 1 && pairs > 1);
@@ -489,7 +489,12 @@ void attention(const float* q, const float* k, const float* v, int64_t ld, int64
       float* p = probs + bh * T * T;
       sgemm(false, true, int(T), int(T), int(D), 1.f, qb, int(ld), kb, int(ld), 0.f, p, int(T));
       const float* m = mask ? mask + b * T : nullptr;
-      for (int64_t r = 0; r < T; ++r) softmax_row(p + r * T, p + r * T, T, scale, m);
+      for (int64_t r = 0; r < T; ++r) {
+        // Causal: query r sees keys 0..r only; the rest get probability 0.
+        const int64_t visible = causal ? r + 1 : T;
+        softmax_row(p + r * T, p + r * T, visible, scale, m);
+        for (int64_t j = visible; j < T; ++j) p[r * T + j] = 0.f;
+      }
       const float* used = p;
       if (drop_p > 0.f) {
         uint8_t* dm = drop_mask + bh * T * T;

@@ -64,11 +64,11 @@ void permute(const float* x, float* out, const int64_t* shape, const int64_t* pe
 
 // Multi-head attention on [B, T, ld] projections: head h uses columns h*D..(h+1)*D.
 // probs: [B, H, T, T] softmax output (saved for backward); ctx: [B, T, H*D].
-// mask: additive [B, T] or null. drop_p > 0 applies dropout to the probabilities (mask bits
-// in drop_mask [B, H, T, T]).
+// mask: additive [B, T] or null; causal hides keys after the query. drop_p > 0 applies dropout
+// to the probabilities (mask bits in drop_mask [B, H, T, T]).
 void attention(const float* q, const float* k, const float* v, int64_t ld, int64_t B, int64_t T, int64_t H,
-               int64_t D, float scale, const float* mask, float* probs, float* ctx, float drop_p, uint64_t seed,
-               uint8_t* drop_mask);
+               int64_t D, float scale, const float* mask, bool causal, float* probs, float* ctx, float drop_p,
+               uint64_t seed, uint8_t* drop_mask);
 // Gradients with respect to q, k, v (any may be null when not required), written with stride ld.
 void attention_backward(const float* q, const float* k, const float* v, int64_t ld, int64_t B, int64_t T, int64_t H,
                         int64_t D, float scale, const float* probs, const float* dctx, float* dq, float* dk,

@@ -3,6 +3,7 @@
 // library, and renders progress events; with --json the last stdout line is one JSON object.
 import { parseArgs } from "node:util";
 import { benchEngine } from "../bench/engine.js";
+import { verifyModelDir } from "../models/verify.js";
 
 type Handler = (argv: string[]) => Promise<void>;
 
@@ -11,6 +12,22 @@ function printJson(obj: unknown): void {
 }
 
 const commands: Record<string, { summary: string; run: Handler }> = {
+  model: {
+    summary: "model verify DIR [--json]   compare a model directory with its golden.json (PyTorch reference)",
+    run: async (argv) => {
+      const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { json: { type: "boolean", default: false } } });
+      const [sub, dir] = positionals;
+      if (sub !== "verify" || !dir) throw new UsageError("usage: sap model verify DIR [--json]");
+      const res = verifyModelDir(dir);
+      if (values.json) {
+        printJson(res);
+      } else {
+        for (const [k, v] of Object.entries(res.errors)) process.stdout.write(`${k.padEnd(64)} ${v.toExponential(2)}\n`);
+        process.stdout.write(`max relative error ${res.max_rel_err.toExponential(2)} (${res.max_rel_err <= 1e-4 ? "OK" : "FAIL"}: tolerance 1e-4)\n`);
+      }
+      if (res.max_rel_err > 1e-4) process.exitCode = 1;
+    },
+  },
   bench: {
     summary: "bench engine [--json] [--rounds N] [--iters N] [--no-torch]   benchmarks against PyTorch",
     run: async (argv) => {

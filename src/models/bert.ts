@@ -2,6 +2,8 @@
 // with the same parameter names so checkpoints map one-to-one. The encoder is exposed layer by
 // layer so that the split protocol can cut it after any layer k.
 import { Dropout, Embedding, LayerNorm, Linear, Module, ModuleList, Rng, Tensor, ops } from "../tensor/index.js";
+import type { EncoderConfig } from "./config.js";
+import { additiveMask, firstTokenRows, type LayerContext, type SplittableModel } from "./model.js";
 
 export interface BertConfig {
   vocabSize: number;
@@ -29,12 +31,7 @@ export interface EncoderBatch {
   tokenTypeIds?: Int32Array;
 }
 
-/** torch.finfo(torch.float32).min: what Hugging Face adds to masked attention scores. */
-export const MASK_MIN = -3.4028234663852886e38;
-
-export function additiveMask(mask: Int32Array): Float32Array {
-  return Float32Array.from(mask, (m) => (m ? 0 : MASK_MIN));
-}
+export { additiveMask };
 
 export function activation(name: BertConfig["hiddenAct"], x: Tensor): Tensor {
   switch (name) {
@@ -135,6 +132,8 @@ export class BertLayer extends Module {
 }
 
 export class BertEmbeddings extends Module {
+  /** RoBERTa numbering of positions (see positionIds). */
+  roberta = false;
   readonly word_embeddings: Embedding;
   readonly position_embeddings: Embedding;
   readonly token_type_embeddings: Embedding;
@@ -154,12 +153,23 @@ export class BertEmbeddings extends Module {
     this.dropout = this.child("dropout", new Dropout(cfg.hiddenDropout, rng));
   }
 
-  /** Position ids; BERT counts 0..T-1 (RoBERTa overrides). */
+  /** Position ids: BERT counts 0..T-1; RoBERTa counts from pad_token_id + 1 over real tokens. */
   positionIds(batch: EncoderBatch): Int32Array {
-    const { batchSize: B, seqLen: T } = batch;
-    if (T > this.cfg.maxPositions) throw new Error(`sequence length ${T} exceeds the model's ${this.cfg.maxPositions} positions`);
+    const { batchSize: B, seqLen: T, inputIds } = batch;
     const pos = new Int32Array(B * T);
-    for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) pos[b * T + t] = t;
+    const roberta = this.roberta;
+    const pad = this.cfg.padTokenId;
+    for (let b = 0; b < B; b++) {
+      let count = 0;
+      for (let t = 0; t < T; t++) {
+        const i = b * T + t;
+        if (!roberta) pos[i] = t;
+        else pos[i] = inputIds[i] === pad ? pad : pad + ++count;
+      }
+    }
+    const max = pos.reduce((m, v) => Math.max(m, v), 0);
+    if (max >= this.cfg.maxPositions)
+      throw new Error(`sequence length ${T} needs position ${max}, beyond the model's ${this.cfg.maxPositions} position embeddings`);
     return pos;
   }
 
@@ -224,31 +234,163 @@ export class BertModel extends Module {
   }
 }
 
-export class BertForSequenceClassification extends Module {
+/** Shared by BERT and RoBERTa sequence classifiers: embeddings and layers of a BertModel. */
+abstract class BertLikeClassifier extends Module implements SplittableModel {
+  abstract readonly config: EncoderConfig;
+  protected abstract get base(): BertModel;
+  protected abstract get baseName(): string;
+
+  get numLayers(): number {
+    return this.base.layers.length;
+  }
+  get embeddingPrefix(): string {
+    return `${this.baseName}.embeddings.`;
+  }
+  layerPrefix(i: number): string {
+    return `${this.baseName}.encoder.layer.${i}.`;
+  }
+  embed(batch: EncoderBatch): Tensor {
+    return this.base.embeddings.forward(batch);
+  }
+  layer(i: number, hidden: Tensor, ctx: LayerContext): Tensor {
+    return this.base.layers[i]!.forward(hidden, ctx.mask);
+  }
+  abstract classify(hidden: Tensor, batch: EncoderBatch): Tensor;
+}
+
+export class BertForSequenceClassification extends BertLikeClassifier {
   readonly bert: BertModel;
   readonly dropout: Dropout;
   readonly classifier: Linear;
 
   constructor(
-    readonly cfg: BertConfig,
+    readonly config: EncoderConfig,
     rng: Rng,
   ) {
     super();
-    this.bert = this.child("bert", new BertModel(cfg, rng));
-    this.dropout = this.child("dropout", new Dropout(cfg.hiddenDropout, rng));
-    this.classifier = this.child("classifier", new Linear(cfg.hiddenSize, cfg.numLabels, rng, { std: cfg.initializerRange }));
+    this.bert = this.child("bert", new BertModel(config, rng));
+    this.dropout = this.child("dropout", new Dropout(config.classifierDropout, rng));
+    this.classifier = this.child("classifier", new Linear(config.hiddenSize, config.numLabels, rng, { std: config.initializerRange }));
   }
 
-  /** Logits [B, numLabels] from the last hidden state. */
-  head(hidden: Tensor): Tensor {
-    return this.classifier.forward(this.dropout.forward(this.bert.pooler!.forward(hidden)));
+  protected get base(): BertModel {
+    return this.bert;
+  }
+  protected get baseName(): string {
+    return "bert";
   }
 
-  forward(batch: EncoderBatch): { logits: Tensor; hiddenStates: Tensor[]; pooled: Tensor } {
-    const hiddenStates = this.bert.hiddenStates(batch);
-    const last = hiddenStates[hiddenStates.length - 1]!;
-    const pooled = this.bert.pooler!.forward(last);
-    const logits = this.classifier.forward(this.dropout.forward(pooled));
-    return { logits, hiddenStates, pooled };
+  /** Pooled output: tanh(dense(hidden at [CLS])). */
+  pool(hidden: Tensor): Tensor {
+    return this.bert.pooler!.forward(hidden);
+  }
+
+  classify(hidden: Tensor): Tensor {
+    return this.classifier.forward(this.dropout.forward(this.pool(hidden)));
+  }
+}
+
+/** RobertaClassificationHead: dense + tanh + out_proj on the <s> token. */
+class RobertaClassificationHead extends Module {
+  readonly dense: Linear;
+  readonly dropout: Dropout;
+  readonly out_proj: Linear;
+  constructor(cfg: EncoderConfig, rng: Rng) {
+    super();
+    this.dense = this.child("dense", new Linear(cfg.hiddenSize, cfg.hiddenSize, rng, { std: cfg.initializerRange }));
+    this.dropout = this.child("dropout", new Dropout(cfg.classifierDropout, rng));
+    this.out_proj = this.child("out_proj", new Linear(cfg.hiddenSize, cfg.numLabels, rng, { std: cfg.initializerRange }));
+  }
+  forward(first: Tensor): Tensor {
+    const x = ops.tanh(this.dense.forward(this.dropout.forward(first)));
+    return this.out_proj.forward(this.dropout.forward(x));
+  }
+}
+
+export class RobertaForSequenceClassification extends BertLikeClassifier {
+  readonly roberta: BertModel;
+  readonly classifier: RobertaClassificationHead;
+
+  constructor(
+    readonly config: EncoderConfig,
+    rng: Rng,
+  ) {
+    super();
+    this.roberta = this.child("roberta", new BertModel(config, rng, { pooler: false }));
+    this.roberta.embeddings.roberta = true;
+    this.classifier = this.child("classifier", new RobertaClassificationHead(config, rng));
+  }
+
+  protected get base(): BertModel {
+    return this.roberta;
+  }
+  protected get baseName(): string {
+    return "roberta";
+  }
+
+  classify(hidden: Tensor, batch: EncoderBatch): Tensor {
+    return this.classifier.forward(ops.selectRows(hidden, firstTokenRows(batch)));
+  }
+}
+
+/** BertLMPredictionHead: transform (dense, act, LayerNorm) then the tied decoder + bias. */
+class BertPredictionTransform extends Module {
+  readonly dense: Linear;
+  readonly LayerNorm: LayerNorm;
+  constructor(
+    private readonly cfg: EncoderConfig,
+    rng: Rng,
+  ) {
+    super();
+    this.dense = this.child("dense", new Linear(cfg.hiddenSize, cfg.hiddenSize, rng, { std: cfg.initializerRange }));
+    this.LayerNorm = this.child("LayerNorm", new LayerNorm(cfg.hiddenSize, cfg.layerNormEps));
+  }
+  forward(x: Tensor): Tensor {
+    return this.LayerNorm.forward(activation(this.cfg.hiddenAct, this.dense.forward(x)));
+  }
+}
+
+class BertLMPredictions extends Module {
+  readonly transform: BertPredictionTransform;
+  readonly bias: Tensor;
+  constructor(cfg: EncoderConfig, rng: Rng) {
+    super();
+    this.transform = this.child("transform", new BertPredictionTransform(cfg, rng));
+    this.bias = this.param("bias", Tensor.zeros([cfg.vocabSize]));
+  }
+}
+
+class BertOnlyMLMHead extends Module {
+  readonly predictions: BertLMPredictions;
+  constructor(cfg: EncoderConfig, rng: Rng) {
+    super();
+    this.predictions = this.child("predictions", new BertLMPredictions(cfg, rng));
+  }
+}
+
+/**
+ * BertForMaskedLM (decoder tied to the word embeddings, as Hugging Face ties it; the checkpoint
+ * stores it once). Logits are computed only at the positions asked for: the vocabulary
+ * projection is the most expensive matrix in a small model.
+ */
+export class BertForMaskedLM extends Module {
+  readonly bert: BertModel;
+  readonly cls: BertOnlyMLMHead;
+
+  constructor(
+    readonly config: EncoderConfig,
+    rng: Rng,
+  ) {
+    super();
+    this.bert = this.child("bert", new BertModel(config, rng, { pooler: false }));
+    this.cls = this.child("cls", new BertOnlyMLMHead(config, rng));
+  }
+
+  /** Vocabulary logits [rows.length, V] at flat positions `rows` (b * T + t). */
+  mlmLogits(batch: EncoderBatch, rows: number[]): Tensor {
+    const states = this.bert.hiddenStates(batch);
+    const h = ops.selectRows(states[states.length - 1]!, rows);
+    const t = this.cls.predictions.transform.forward(h);
+    return ops.linear(t, this.bert.embeddings.word_embeddings.weight, this.cls.predictions.bias);
   }
 }

@@ -159,6 +159,7 @@ export interface NativeAddon {
     D: number,
     scale: number,
     mask: Float32Array | null,
+    causal: boolean,
     probs: Float32Array,
     ctx: Float32Array,
     dropP: number,

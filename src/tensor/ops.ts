@@ -54,12 +54,14 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
 }
 
 /**
- * y = x W^T + b with W stored [out, in] as Hugging Face (torch.nn.Linear) stores it.
- * x: [..., in] -> [..., out]. The bias is written first and the GEMM accumulates onto it.
+ * y = x W^T + b with W stored [out, in] as torch.nn.Linear stores it, or y = x W + b with
+ * layout "in_out" (GPT-2's Conv1D). x: [..., in] -> [..., out]. The bias is written first and
+ * the GEMM accumulates onto it.
  */
-export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
-  if (weight.ndim !== 2) fail("linear", `weight must be 2-D [out, in], got ${shapeStr(weight.shape)}`);
-  const [outF, inF] = weight.shape as [number, number];
+export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null, layout: "out_in" | "in_out" = "out_in"): Tensor {
+  if (weight.ndim !== 2) fail("linear", `weight must be 2-D, got ${shapeStr(weight.shape)}`);
+  const io = layout === "in_out";
+  const [outF, inF] = (io ? [weight.shape[1], weight.shape[0]] : weight.shape) as [number, number];
   if (x.shape[x.ndim - 1] !== inF)
     fail("linear", `input ${shapeStr(x.shape)} does not end in ${inF} (weight ${shapeStr(weight.shape)})`);
   if (bias && (bias.ndim !== 1 || bias.shape[0] !== outF))
@@ -67,13 +69,18 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor 
   const rows = x.size / inF;
   const out = alloc(rows * outF);
   if (bias) native.tile(bias.data, out);
-  native.gemm(false, true, rows, outF, inF, 1, x.data, 0, inF, weight.data, 0, inF, bias ? 1 : 0, out, 0, outF);
+  const ldw = io ? outF : inF;
+  native.gemm(false, !io, rows, outF, inF, 1, x.data, 0, inF, weight.data, 0, ldw, bias ? 1 : 0, out, 0, outF);
   const inputs = bias ? [x, weight, bias] : [x, weight];
   return record("linear", out, [...x.shape.slice(0, -1), outF], inputs, (g) => {
     const gx = gradSink(x);
-    if (gx) native.gemm(false, false, rows, inF, outF, 1, g, 0, outF, weight.data, 0, inF, gx.acc ? 1 : 0, gx.buf, 0, inF);
+    if (gx) native.gemm(false, io, rows, inF, outF, 1, g, 0, outF, weight.data, 0, ldw, gx.acc ? 1 : 0, gx.buf, 0, inF);
     const gw = gradSink(weight);
-    if (gw) native.gemm(true, false, outF, inF, rows, 1, g, 0, outF, x.data, 0, inF, gw.acc ? 1 : 0, gw.buf, 0, inF);
+    // dW = dy^T x  ([out, in]),  or  x^T dy  ([in, out]).
+    if (gw) {
+      if (io) native.gemm(true, false, inF, outF, rows, 1, x.data, 0, inF, g, 0, outF, gw.acc ? 1 : 0, gw.buf, 0, outF);
+      else native.gemm(true, false, outF, inF, rows, 1, g, 0, outF, x.data, 0, inF, gw.acc ? 1 : 0, gw.buf, 0, inF);
+    }
     if (bias) {
       const gb = gradSink(bias);
       if (gb) native.colSum(g, rows, outF, gb.buf, gb.acc);
@@ -501,6 +508,8 @@ export interface AttentionOptions {
   heads: number;
   /** Additive key mask [B, T] (0 keep, large negative drop). */
   mask?: Float32Array | null;
+  /** Hide keys after each query (GPT-2). */
+  causal?: boolean;
   /** Dropout on the attention probabilities (training only). */
   dropout?: number;
   rng?: SeedSource;
@@ -516,6 +525,41 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOption
   if (q.ndim !== 3 || !sameShape(q.shape, k.shape) || !sameShape(q.shape, v.shape))
     fail("attention", `q, k, v must share a [B, T, H*D] shape, got ${shapeStr(q.shape)}, ${shapeStr(k.shape)}, ${shapeStr(v.shape)}`);
   const [B, T, HD] = q.shape as [number, number, number];
+  return attentionImpl([q, k, v], [q.data, k.data, v.data], HD, B, T, HD, opts, (sinks, grads) => {
+    // The kernel writes dv, dq, dk in turn per head; when inputs alias, every write must add.
+    const aliased = q === k || q === v || k === v;
+    const s = [gradSink(q, aliased), gradSink(k, aliased), gradSink(v, aliased)];
+    if (aliased) for (const x of s) if (x) x.acc = true;
+    sinks.push(...s);
+    grads.push(...s.map((x) => x?.buf ?? null));
+  });
+}
+
+/** Attention on one packed projection [B, T, 3*H*D] laid out q | k | v (GPT-2's c_attn). */
+export function attentionPacked(qkv: Tensor, opts: AttentionOptions): Tensor {
+  if (qkv.ndim !== 3 || qkv.shape[2]! % 3 !== 0) fail("attentionPacked", `expected [B, T, 3*H*D], got ${shapeStr(qkv.shape)}`);
+  const [B, T, W] = qkv.shape as [number, number, number];
+  const HD = W / 3;
+  const views = [qkv.data, qkv.data.subarray(HD), qkv.data.subarray(2 * HD)];
+  return attentionImpl([qkv], views, W, B, T, HD, opts, (sinks, grads) => {
+    const s = gradSink(qkv);
+    sinks.push(s, s, s);
+    grads.push(...(s ? [s.buf, s.buf.subarray(HD), s.buf.subarray(2 * HD)] : [null, null, null]));
+  });
+}
+
+type GradSinkResult = ReturnType<typeof gradSink>;
+
+function attentionImpl(
+  inputs: Tensor[],
+  qkv: Float32Array[],
+  ld: number,
+  B: number,
+  T: number,
+  HD: number,
+  opts: AttentionOptions,
+  sinksFor: (sinks: GradSinkResult[], grads: Array<Float32Array | null>) => void,
+): Tensor {
   const H = opts.heads;
   if (!Number.isInteger(H) || H < 1 || HD % H !== 0) fail("attention", `${HD} features do not split into ${H} heads`);
   const D = HD / H;
@@ -525,37 +569,17 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOption
   const p = opts.dropout ?? 0;
   if (p < 0 || p >= 1) fail("attention", `dropout ${p} must be in [0, 1)`);
   if (p > 0 && !opts.rng) fail("attention", "dropout needs an rng");
+  const causal = opts.causal ?? false;
   const probs = alloc(B * H * T * T);
   const ctx = alloc(B * T * HD);
   const dropMask = p > 0 ? new Uint8Array(B * H * T * T) : null;
-  native.attention(q.data, k.data, v.data, HD, B, T, H, D, sc, mask, probs, ctx, p, p > 0 ? opts.rng!.nextSeed() : 0, dropMask);
-  return record("attention", ctx, [B, T, HD], [q, k, v], (g) => {
-    // The kernel writes dv, dq, dk in turn per head; when inputs alias, every write must add.
-    const aliased = q === k || q === v || k === v;
-    const gq = gradSink(q, aliased);
-    const gk = gradSink(k, aliased);
-    const gv = gradSink(v, aliased);
-    if (aliased) for (const s of [gq, gk, gv]) if (s) s.acc = true;
-    native.attentionBackward(
-      q.data,
-      k.data,
-      v.data,
-      HD,
-      B,
-      T,
-      H,
-      D,
-      sc,
-      probs,
-      g,
-      gq?.buf ?? null,
-      gk?.buf ?? null,
-      gv?.buf ?? null,
-      gq?.acc ?? false,
-      gk?.acc ?? false,
-      gv?.acc ?? false,
-      p,
-      dropMask,
-    );
+  const [q, k, v] = qkv as [Float32Array, Float32Array, Float32Array];
+  native.attention(q, k, v, ld, B, T, H, D, sc, mask, causal, probs, ctx, p, p > 0 ? opts.rng!.nextSeed() : 0, dropMask);
+  return record("attention", ctx, [B, T, HD], inputs, (g) => {
+    const sinks: GradSinkResult[] = [];
+    const grads: Array<Float32Array | null> = [];
+    sinksFor(sinks, grads);
+    const [gq, gk, gv] = sinks;
+    native.attentionBackward(q, k, v, ld, B, T, H, D, sc, probs, g, grads[0]!, grads[1]!, grads[2]!, gq?.acc ?? false, gk?.acc ?? false, gv?.acc ?? false, p, dropMask);
   });
 }

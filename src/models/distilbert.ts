@@ -1,0 +1,152 @@
+// DistilBERT as Hugging Face defines it (DistilBertForSequenceClassification): no token types,
+// no pooler; the head is pre_classifier + ReLU + classifier on the [CLS] position.
+import { Dropout, Embedding, LayerNorm, Linear, Module, ModuleList, Rng, Tensor, ops } from "../tensor/index.js";
+import { activation, type EncoderBatch } from "./bert.js";
+import type { EncoderConfig } from "./config.js";
+import { firstTokenRows, type LayerContext, type SplittableModel } from "./model.js";
+
+class DistilEmbeddings extends Module {
+  readonly word_embeddings: Embedding;
+  readonly position_embeddings: Embedding;
+  readonly LayerNorm: LayerNorm;
+  readonly dropout: Dropout;
+  constructor(
+    private readonly cfg: EncoderConfig,
+    rng: Rng,
+  ) {
+    super();
+    const std = cfg.initializerRange;
+    this.word_embeddings = this.child("word_embeddings", new Embedding(cfg.vocabSize, cfg.hiddenSize, rng, std));
+    this.position_embeddings = this.child("position_embeddings", new Embedding(cfg.maxPositions, cfg.hiddenSize, rng, std));
+    this.LayerNorm = this.child("LayerNorm", new LayerNorm(cfg.hiddenSize, 1e-12));
+    this.dropout = this.child("dropout", new Dropout(cfg.hiddenDropout, rng));
+  }
+  forward(batch: EncoderBatch): Tensor {
+    const { batchSize: B, seqLen: T } = batch;
+    if (T > this.cfg.maxPositions) throw new Error(`sequence length ${T} exceeds the model's ${this.cfg.maxPositions} positions`);
+    const pos = Int32Array.from({ length: B * T }, (_, i) => i % T);
+    const words = this.word_embeddings.forward(batch.inputIds, [B, T]);
+    return this.dropout.forward(this.LayerNorm.forward(ops.add(words, this.position_embeddings.forward(pos, [B, T]))));
+  }
+}
+
+class DistilAttention extends Module {
+  readonly q_lin: Linear;
+  readonly k_lin: Linear;
+  readonly v_lin: Linear;
+  readonly out_lin: Linear;
+  constructor(
+    private readonly cfg: EncoderConfig,
+    private readonly rng: Rng,
+  ) {
+    super();
+    const h = cfg.hiddenSize;
+    const o = { std: cfg.initializerRange };
+    this.q_lin = this.child("q_lin", new Linear(h, h, rng, o));
+    this.k_lin = this.child("k_lin", new Linear(h, h, rng, o));
+    this.v_lin = this.child("v_lin", new Linear(h, h, rng, o));
+    this.out_lin = this.child("out_lin", new Linear(h, h, rng, o));
+  }
+  forward(x: Tensor, mask: Float32Array): Tensor {
+    const ctx = ops.attention(this.q_lin.forward(x), this.k_lin.forward(x), this.v_lin.forward(x), {
+      heads: this.cfg.numHeads,
+      mask,
+      dropout: this.training ? this.cfg.attentionDropout : 0,
+      rng: this.rng,
+    });
+    return this.out_lin.forward(ctx);
+  }
+}
+
+class DistilFFN extends Module {
+  readonly lin1: Linear;
+  readonly lin2: Linear;
+  readonly dropout: Dropout;
+  constructor(
+    private readonly cfg: EncoderConfig,
+    rng: Rng,
+  ) {
+    super();
+    const o = { std: cfg.initializerRange };
+    this.lin1 = this.child("lin1", new Linear(cfg.hiddenSize, cfg.intermediateSize, rng, o));
+    this.lin2 = this.child("lin2", new Linear(cfg.intermediateSize, cfg.hiddenSize, rng, o));
+    this.dropout = this.child("dropout", new Dropout(cfg.hiddenDropout, rng));
+  }
+  forward(x: Tensor): Tensor {
+    return this.dropout.forward(this.lin2.forward(activation(this.cfg.hiddenAct, this.lin1.forward(x))));
+  }
+}
+
+export class DistilLayer extends Module {
+  readonly attention: DistilAttention;
+  readonly sa_layer_norm: LayerNorm;
+  readonly ffn: DistilFFN;
+  readonly output_layer_norm: LayerNorm;
+  constructor(cfg: EncoderConfig, rng: Rng) {
+    super();
+    this.attention = this.child("attention", new DistilAttention(cfg, rng));
+    this.sa_layer_norm = this.child("sa_layer_norm", new LayerNorm(cfg.hiddenSize, 1e-12));
+    this.ffn = this.child("ffn", new DistilFFN(cfg, rng));
+    this.output_layer_norm = this.child("output_layer_norm", new LayerNorm(cfg.hiddenSize, 1e-12));
+  }
+  forward(x: Tensor, mask: Float32Array): Tensor {
+    const sa = this.sa_layer_norm.forward(ops.add(this.attention.forward(x, mask), x));
+    return this.output_layer_norm.forward(ops.add(this.ffn.forward(sa), sa));
+  }
+}
+
+class DistilTransformer extends Module {
+  readonly layer: ModuleList<DistilLayer>;
+  constructor(cfg: EncoderConfig, rng: Rng) {
+    super();
+    this.layer = this.child("layer", new ModuleList<DistilLayer>());
+    for (let i = 0; i < cfg.numLayers; i++) this.layer.push(new DistilLayer(cfg, rng));
+  }
+}
+
+class DistilBertModel extends Module {
+  readonly embeddings: DistilEmbeddings;
+  readonly transformer: DistilTransformer;
+  constructor(cfg: EncoderConfig, rng: Rng) {
+    super();
+    this.embeddings = this.child("embeddings", new DistilEmbeddings(cfg, rng));
+    this.transformer = this.child("transformer", new DistilTransformer(cfg, rng));
+  }
+}
+
+export class DistilBertForSequenceClassification extends Module implements SplittableModel {
+  readonly distilbert: DistilBertModel;
+  readonly pre_classifier: Linear;
+  readonly classifier: Linear;
+  readonly dropout: Dropout;
+  readonly embeddingPrefix = "distilbert.embeddings.";
+
+  constructor(
+    readonly config: EncoderConfig,
+    rng: Rng,
+  ) {
+    super();
+    const o = { std: config.initializerRange };
+    this.distilbert = this.child("distilbert", new DistilBertModel(config, rng));
+    this.pre_classifier = this.child("pre_classifier", new Linear(config.hiddenSize, config.hiddenSize, rng, o));
+    this.classifier = this.child("classifier", new Linear(config.hiddenSize, config.numLabels, rng, o));
+    this.dropout = this.child("dropout", new Dropout(config.classifierDropout, rng));
+  }
+
+  get numLayers(): number {
+    return this.distilbert.transformer.layer.items.length;
+  }
+  layerPrefix(i: number): string {
+    return `distilbert.transformer.layer.${i}.`;
+  }
+  embed(batch: EncoderBatch): Tensor {
+    return this.distilbert.embeddings.forward(batch);
+  }
+  layer(i: number, hidden: Tensor, ctx: LayerContext): Tensor {
+    return this.distilbert.transformer.layer.items[i]!.forward(hidden, ctx.mask);
+  }
+  classify(hidden: Tensor, batch: EncoderBatch): Tensor {
+    const first = ops.selectRows(hidden, firstTokenRows(batch));
+    return this.classifier.forward(this.dropout.forward(ops.relu(this.pre_classifier.forward(first))));
+  }
+}

@@ -1,0 +1,199 @@
+// GPT-2 as Hugging Face defines it: Conv1D weights stored [in, out], pre-LayerNorm blocks,
+// gelu_new, causal attention, lm_head tied to wte. For classification, a bias-free `score`
+// layer reads the last real token (GPT2ForSequenceClassification).
+import { Dropout, Embedding, LayerNorm, Module, ModuleList, Rng, Tensor, init, ops } from "../tensor/index.js";
+import { activation, type EncoderBatch } from "./bert.js";
+import type { EncoderConfig } from "./config.js";
+import { lastTokenRows, layerContext, type LayerContext, type SplittableModel } from "./model.js";
+
+/** Hugging Face's Conv1D: y = x W + b with W [in, out]. */
+export class Conv1D extends Module {
+  weight: Tensor;
+  bias: Tensor;
+  constructor(inF: number, outF: number, rng: Rng, std: number) {
+    super();
+    this.weight = this.param("weight", init.normal([inF, outF], std, rng));
+    this.bias = this.param("bias", init.zeros([outF]));
+  }
+  forward(x: Tensor): Tensor {
+    return ops.linear(x, this.weight, this.bias, "in_out");
+  }
+  override setParameter(name: string, t: Tensor): void {
+    super.setParameter(name, t);
+    if (name === "weight") this.weight = t;
+    if (name === "bias") this.bias = t;
+  }
+}
+
+class GPT2Attention extends Module {
+  readonly c_attn: Conv1D;
+  readonly c_proj: Conv1D;
+  readonly resid_dropout: Dropout;
+  constructor(
+    private readonly cfg: EncoderConfig,
+    private readonly rng: Rng,
+  ) {
+    super();
+    const h = cfg.hiddenSize;
+    this.c_attn = this.child("c_attn", new Conv1D(h, 3 * h, rng, cfg.initializerRange));
+    this.c_proj = this.child("c_proj", new Conv1D(h, h, rng, cfg.initializerRange / Math.sqrt(2 * cfg.numLayers)));
+    this.resid_dropout = this.child("resid_dropout", new Dropout(cfg.hiddenDropout, rng));
+  }
+  forward(x: Tensor, mask: Float32Array): Tensor {
+    const ctx = ops.attentionPacked(this.c_attn.forward(x), {
+      heads: this.cfg.numHeads,
+      mask,
+      causal: true,
+      dropout: this.training ? this.cfg.attentionDropout : 0,
+      rng: this.rng,
+    });
+    return this.resid_dropout.forward(this.c_proj.forward(ctx));
+  }
+}
+
+class GPT2MLP extends Module {
+  readonly c_fc: Conv1D;
+  readonly c_proj: Conv1D;
+  readonly dropout: Dropout;
+  constructor(
+    private readonly cfg: EncoderConfig,
+    rng: Rng,
+  ) {
+    super();
+    this.c_fc = this.child("c_fc", new Conv1D(cfg.hiddenSize, cfg.intermediateSize, rng, cfg.initializerRange));
+    this.c_proj = this.child("c_proj", new Conv1D(cfg.intermediateSize, cfg.hiddenSize, rng, cfg.initializerRange / Math.sqrt(2 * cfg.numLayers)));
+    this.dropout = this.child("dropout", new Dropout(cfg.hiddenDropout, rng));
+  }
+  forward(x: Tensor): Tensor {
+    return this.dropout.forward(this.c_proj.forward(activation(this.cfg.hiddenAct, this.c_fc.forward(x))));
+  }
+}
+
+export class GPT2Block extends Module {
+  readonly ln_1: LayerNorm;
+  readonly attn: GPT2Attention;
+  readonly ln_2: LayerNorm;
+  readonly mlp: GPT2MLP;
+  constructor(cfg: EncoderConfig, rng: Rng) {
+    super();
+    this.ln_1 = this.child("ln_1", new LayerNorm(cfg.hiddenSize, cfg.layerNormEps));
+    this.attn = this.child("attn", new GPT2Attention(cfg, rng));
+    this.ln_2 = this.child("ln_2", new LayerNorm(cfg.hiddenSize, cfg.layerNormEps));
+    this.mlp = this.child("mlp", new GPT2MLP(cfg, rng));
+  }
+  forward(x: Tensor, mask: Float32Array): Tensor {
+    const a = ops.add(this.attn.forward(this.ln_1.forward(x), mask), x);
+    return ops.add(this.mlp.forward(this.ln_2.forward(a)), a);
+  }
+}
+
+export class GPT2Model extends Module {
+  readonly wte: Embedding;
+  readonly wpe: Embedding;
+  readonly drop: Dropout;
+  readonly h: ModuleList<GPT2Block>;
+  readonly ln_f: LayerNorm;
+  constructor(
+    readonly cfg: EncoderConfig,
+    rng: Rng,
+  ) {
+    super();
+    this.wte = this.child("wte", new Embedding(cfg.vocabSize, cfg.hiddenSize, rng, cfg.initializerRange));
+    this.wpe = this.child("wpe", new Embedding(cfg.maxPositions, cfg.hiddenSize, rng, cfg.initializerRange));
+    this.drop = this.child("drop", new Dropout(cfg.hiddenDropout, rng));
+    this.h = this.child("h", new ModuleList<GPT2Block>());
+    for (let i = 0; i < cfg.numLayers; i++) this.h.push(new GPT2Block(cfg, rng));
+    this.ln_f = this.child("ln_f", new LayerNorm(cfg.hiddenSize, cfg.layerNormEps));
+  }
+  embed(batch: EncoderBatch): Tensor {
+    const { batchSize: B, seqLen: T } = batch;
+    if (T > this.cfg.maxPositions) throw new Error(`sequence length ${T} exceeds the model's ${this.cfg.maxPositions} positions`);
+    const pos = Int32Array.from({ length: B * T }, (_, i) => i % T);
+    return this.drop.forward(ops.add(this.wte.forward(batch.inputIds, [B, T]), this.wpe.forward(pos, [B, T])));
+  }
+}
+
+abstract class GPT2Base extends Module implements SplittableModel {
+  abstract readonly config: EncoderConfig;
+  abstract readonly transformer: GPT2Model;
+  readonly embeddingPrefix = "transformer.w";
+  get numLayers(): number {
+    return this.transformer.h.items.length;
+  }
+  layerPrefix(i: number): string {
+    return `transformer.h.${i}.`;
+  }
+  embed(batch: EncoderBatch): Tensor {
+    return this.transformer.embed(batch);
+  }
+  layer(i: number, hidden: Tensor, ctx: LayerContext): Tensor {
+    return this.transformer.h.items[i]!.forward(hidden, ctx.mask);
+  }
+  abstract classify(hidden: Tensor, batch: EncoderBatch): Tensor;
+}
+
+export class GPT2LMHeadModel extends GPT2Base {
+  readonly transformer: GPT2Model;
+  constructor(
+    readonly config: EncoderConfig,
+    rng: Rng,
+  ) {
+    super();
+    this.transformer = this.child("transformer", new GPT2Model(config, rng));
+  }
+
+  /** Next-token logits [B, T, V] (lm_head tied to wte). */
+  lmLogits(hidden: Tensor): Tensor {
+    return ops.linear(this.transformer.ln_f.forward(hidden), this.transformer.wte.weight);
+  }
+
+  /** Mean next-token cross-entropy over real (unpadded) positions. */
+  lmLoss(batch: EncoderBatch): { loss: Tensor; logits: Tensor; lnF: Tensor } {
+    const ctx = layerContext(batch);
+    let h = this.embed(batch);
+    for (let i = 0; i < this.numLayers; i++) h = this.layer(i, h, ctx);
+    const lnF = this.transformer.ln_f.forward(h);
+    const logits = ops.linear(lnF, this.transformer.wte.weight);
+    const { batchSize: B, seqLen: T, inputIds, attentionMask } = batch;
+    const targets = new Int32Array(B * T).fill(-100);
+    for (let b = 0; b < B; b++)
+      for (let t = 0; t + 1 < T; t++) if (attentionMask[b * T + t + 1]) targets[b * T + t] = inputIds[b * T + t + 1]!;
+    const loss = ops.crossEntropy(ops.reshape(logits, [B * T, this.config.vocabSize]), targets);
+    return { loss, logits, lnF };
+  }
+
+  classify(): Tensor {
+    throw new Error("GPT2LMHeadModel has no classification head; load it as GPT2ForSequenceClassification");
+  }
+}
+
+export class GPT2ForSequenceClassification extends GPT2Base {
+  readonly transformer: GPT2Model;
+  readonly score: Module & { weight: Tensor };
+  constructor(
+    readonly config: EncoderConfig,
+    rng: Rng,
+  ) {
+    super();
+    this.transformer = this.child("transformer", new GPT2Model(config, rng));
+    const score = new ScoreHead(config, rng);
+    this.score = this.child("score", score);
+  }
+  classify(hidden: Tensor, batch: EncoderBatch): Tensor {
+    // ln_f is per token, so select the last real tokens first.
+    const last = this.transformer.ln_f.forward(ops.selectRows(hidden, lastTokenRows(batch)));
+    return ops.linear(last, this.score.weight);
+  }
+}
+
+class ScoreHead extends Module {
+  weight: Tensor;
+  constructor(cfg: EncoderConfig, rng: Rng) {
+    super();
+    this.weight = this.param("weight", init.normal([cfg.numLabels, cfg.hiddenSize], cfg.initializerRange, rng));
+  }
+  override setParameter(name: string, t: Tensor): void {
+    super.setParameter(name, t);
+    if (name === "weight") this.weight = t;
+  }
+}
