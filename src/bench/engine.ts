@@ -151,7 +151,16 @@ export async function benchEngine(opts: EngineBenchOptions): Promise<EngineBench
             if (who === "ours") {
               ours.push(...runOurs(l, mode, opts));
             } else if (worker) {
-              const rep = await worker.run({ hidden: l.hidden, heads: l.heads, ffn: l.ffn, batch: opts.batch, seq: opts.seq, mode, iters: opts.iters, warmup: opts.warmup });
+              const rep = await worker.run({
+                hidden: l.hidden,
+                heads: l.heads,
+                ffn: l.ffn,
+                batch: opts.batch,
+                seq: opts.seq,
+                mode,
+                iters: opts.iters,
+                warmup: opts.warmup,
+              });
               theirs.push(...rep.ms);
               torchRss = Math.max(torchRss, rep.maxrss_kb);
             }

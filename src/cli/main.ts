@@ -15,7 +15,11 @@ const commands: Record<string, { summary: string; run: Handler }> = {
   model: {
     summary: "model verify DIR [--json]   compare a model directory with its golden.json (PyTorch reference)",
     run: async (argv) => {
-      const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { json: { type: "boolean", default: false } } });
+      const { values, positionals } = parseArgs({
+        args: argv,
+        allowPositionals: true,
+        options: { json: { type: "boolean", default: false } },
+      });
       const [sub, dir] = positionals;
       if (sub !== "verify" || !dir) throw new UsageError("usage: sap model verify DIR [--json]");
       const res = verifyModelDir(dir);
@@ -23,9 +27,26 @@ const commands: Record<string, { summary: string; run: Handler }> = {
         printJson(res);
       } else {
         for (const [k, v] of Object.entries(res.errors)) process.stdout.write(`${k.padEnd(64)} ${v.toExponential(2)}\n`);
-        process.stdout.write(`max relative error ${res.max_rel_err.toExponential(2)} (${res.max_rel_err <= 1e-4 ? "OK" : "FAIL"}: tolerance 1e-4)\n`);
+        process.stdout.write(
+          `max relative error ${res.max_rel_err.toExponential(2)} (${res.max_rel_err <= 1e-4 ? "OK" : "FAIL"}: tolerance 1e-4)\n`,
+        );
       }
       if (res.max_rel_err > 1e-4) process.exitCode = 1;
+    },
+  },
+  demo: {
+    summary: "demo   verifies the four golden fixtures and benchmarks the engine briefly",
+    run: async () => {
+      const { join } = await import("node:path");
+      const shared = process.env.SAP_SHARED_DIR ?? join(process.cwd(), "..", "shared");
+      for (const name of ["tiny-bert", "tiny-roberta", "tiny-distilbert", "tiny-gpt2"]) {
+        const res = verifyModelDir(join(shared, "fixtures", name));
+        process.stdout.write(`${name.padEnd(16)} max relative error vs PyTorch ${res.max_rel_err.toExponential(2)}\n`);
+      }
+      const res = await benchEngine({ rounds: 1, iters: 2, warmup: 1, batch: 16, seq: 64, torch: false });
+      process.stdout.write(
+        `BERT-base layer fwd+bwd ${res.base_fwdbwd_ms} ms (${res.base_gflops} GFLOP/s), small layer ${res.small_fwdbwd_ms} ms\n`,
+      );
     },
   },
   bench: {
@@ -76,7 +97,11 @@ function nonNegativeInt(flag: string, v: string | undefined): number {
 }
 
 function usage(): string {
-  return ["usage: sap <command> [options]", "", ...Object.entries(commands).map(([n, c]) => `  ${n.padEnd(10)} ${c.summary}`)].join("\n");
+  return [
+    "usage: sap <command> [options]",
+    "",
+    ...Object.entries(commands).map(([n, c]) => `  ${n.padEnd(10)} ${c.summary}`),
+  ].join("\n");
 }
 
 async function main(argv: string[]): Promise<number> {

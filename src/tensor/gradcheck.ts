@@ -69,7 +69,10 @@ export function gradcheck(name: string, f: (xs: Tensor[]) => Tensor, inputs: Ten
       );
     }
     const relNorm = Math.sqrt(diff2) / Math.max(1e-3, Math.sqrt(num2));
-    assert.ok(relNorm <= tol, `${name}: input ${xi}: gradient differs from finite differences by ${relNorm.toExponential(2)} (norm-relative)`);
+    assert.ok(
+      relNorm <= tol,
+      `${name}: input ${xi}: gradient differs from finite differences by ${relNorm.toExponential(2)} (norm-relative)`,
+    );
     worst = Math.max(worst, relNorm);
   });
   return worst;

@@ -1,7 +1,7 @@
 export * from "./tensor.js";
 export { tidy, keep, alloc, allocZeroed, release, memoryStats, trimPool } from "./memory.js";
 export * as ops from "./ops.js";
-export { native, engineInfo } from "./native.js";
+export { native, engineInfo, type NativeAddon, type NativeInfo } from "./native.js";
 export { Module, ModuleList } from "./module.js";
 export { Linear, LayerNorm, Embedding, Dropout, type LinearAdapter } from "./layers.js";
 export { Rng, init } from "./random.js";

@@ -24,12 +24,17 @@ export class Linear extends Module {
     // torch.nn.Linear defaults; models re-initialise with their own std (BERT: 0.02).
     this.weight = this.param(
       "weight",
-      opts.std !== undefined ? init.normal([outFeatures, inFeatures], opts.std, rng) : init.kaimingUniform([outFeatures, inFeatures], inFeatures, rng),
+      opts.std !== undefined
+        ? init.normal([outFeatures, inFeatures], opts.std, rng)
+        : init.kaimingUniform([outFeatures, inFeatures], inFeatures, rng),
     );
     this.bias =
       opts.bias === false
         ? null
-        : this.param("bias", opts.std !== undefined ? init.zeros([outFeatures]) : init.uniform([outFeatures], 1 / Math.sqrt(inFeatures), rng));
+        : this.param(
+            "bias",
+            opts.std !== undefined ? init.zeros([outFeatures]) : init.uniform([outFeatures], 1 / Math.sqrt(inFeatures), rng),
+          );
   }
 
   forward(x: Tensor): Tensor {

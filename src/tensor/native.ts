@@ -62,14 +62,7 @@ export interface NativeAddon {
   sumSquares(x: Float32Array): number;
   countNonFinite(x: Float32Array): number;
   unary(op: UnaryOp, x: Float32Array, out: Float32Array): void;
-  unaryBackward(
-    op: UnaryOp,
-    x: Float32Array,
-    y: Float32Array | null,
-    dy: Float32Array,
-    dx: Float32Array,
-    acc: boolean,
-  ): void;
+  unaryBackward(op: UnaryOp, x: Float32Array, y: Float32Array | null, dy: Float32Array, dx: Float32Array, acc: boolean): void;
   softmax(
     x: Float32Array,
     y: Float32Array,

@@ -46,10 +46,52 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   return record("bmm", out, [...batchShape, m, n], [a, b], (g) => {
     const ga = gradSink(a);
     if (ga)
-      native.gemmBatched(false, true, m, k, n, 1, g, 0, n, m * n, b.data, 0, n, k * n, ga.acc ? 1 : 0, ga.buf, 0, k, m * k, batch);
+      native.gemmBatched(
+        false,
+        true,
+        m,
+        k,
+        n,
+        1,
+        g,
+        0,
+        n,
+        m * n,
+        b.data,
+        0,
+        n,
+        k * n,
+        ga.acc ? 1 : 0,
+        ga.buf,
+        0,
+        k,
+        m * k,
+        batch,
+      );
     const gb = gradSink(b);
     if (gb)
-      native.gemmBatched(true, false, k, n, m, 1, a.data, 0, k, m * k, g, 0, n, m * n, gb.acc ? 1 : 0, gb.buf, 0, n, k * n, batch);
+      native.gemmBatched(
+        true,
+        false,
+        k,
+        n,
+        m,
+        1,
+        a.data,
+        0,
+        k,
+        m * k,
+        g,
+        0,
+        n,
+        m * n,
+        gb.acc ? 1 : 0,
+        gb.buf,
+        0,
+        n,
+        k * n,
+        batch,
+      );
   });
 }
 
@@ -260,7 +302,8 @@ export function reshape(x: Tensor, shape: Shape): Tensor {
   const neg = s.indexOf(-1);
   if (neg >= 0) {
     const known = s.reduce((p, d, i) => (i === neg ? p : p * d), 1);
-    if (known === 0 || x.size % known !== 0) fail("reshape", `cannot infer -1 reshaping ${shapeStr(x.shape)} to ${shapeStr(shape)}`);
+    if (known === 0 || x.size % known !== 0)
+      fail("reshape", `cannot infer -1 reshaping ${shapeStr(x.shape)} to ${shapeStr(shape)}`);
     s[neg] = x.size / known;
   }
   if (sizeOf(s) !== x.size) fail("reshape", `cannot reshape ${shapeStr(x.shape)} (${x.size} elements) to ${shapeStr(shape)}`);
@@ -315,8 +358,7 @@ export function slice(x: Tensor, dim: number, start: number, end: number): Tenso
   const shape = [...x.shape];
   shape[d] = width;
   const out = alloc(outer * width * inner);
-  for (let o = 0; o < outer; o++)
-    out.set(x.data.subarray((o * len + start) * inner, (o * len + end) * inner), o * width * inner);
+  for (let o = 0; o < outer; o++) out.set(x.data.subarray((o * len + start) * inner, (o * len + end) * inner), o * width * inner);
   return record("slice", out, shape, [x], (g) => {
     const gx = gradSink(x, true);
     if (!gx) return;
@@ -455,7 +497,19 @@ export function layerNorm(x: Tensor, gamma: Tensor, beta: Tensor, eps: number): 
     // gamma/beta gradients always accumulate in the kernel, so a fresh buffer starts at zero.
     const gg = gradSink(gamma, true);
     const gb = gradSink(beta, true);
-    native.layerNormBackward(g, x.data, gamma.data, mu, rstd, gx?.buf ?? null, gg?.buf ?? null, gb?.buf ?? null, rows, cols, gx?.acc ?? false);
+    native.layerNormBackward(
+      g,
+      x.data,
+      gamma.data,
+      mu,
+      rstd,
+      gx?.buf ?? null,
+      gg?.buf ?? null,
+      gb?.buf ?? null,
+      rows,
+      cols,
+      gx?.acc ?? false,
+    );
   });
 }
 
@@ -523,7 +577,10 @@ export interface AttentionOptions {
  */
 export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions): Tensor {
   if (q.ndim !== 3 || !sameShape(q.shape, k.shape) || !sameShape(q.shape, v.shape))
-    fail("attention", `q, k, v must share a [B, T, H*D] shape, got ${shapeStr(q.shape)}, ${shapeStr(k.shape)}, ${shapeStr(v.shape)}`);
+    fail(
+      "attention",
+      `q, k, v must share a [B, T, H*D] shape, got ${shapeStr(q.shape)}, ${shapeStr(k.shape)}, ${shapeStr(v.shape)}`,
+    );
   const [B, T, HD] = q.shape as [number, number, number];
   return attentionImpl([q, k, v], [q.data, k.data, v.data], HD, B, T, HD, opts, (sinks, grads) => {
     // The kernel writes dv, dq, dk in turn per head; when inputs alias, every write must add.
@@ -580,6 +637,26 @@ function attentionImpl(
     const grads: Array<Float32Array | null> = [];
     sinksFor(sinks, grads);
     const [gq, gk, gv] = sinks;
-    native.attentionBackward(q, k, v, ld, B, T, H, D, sc, probs, g, grads[0]!, grads[1]!, grads[2]!, gq?.acc ?? false, gk?.acc ?? false, gv?.acc ?? false, p, dropMask);
+    native.attentionBackward(
+      q,
+      k,
+      v,
+      ld,
+      B,
+      T,
+      H,
+      D,
+      sc,
+      probs,
+      g,
+      grads[0]!,
+      grads[1]!,
+      grads[2]!,
+      gq?.acc ?? false,
+      gk?.acc ?? false,
+      gv?.acc ?? false,
+      p,
+      dropMask,
+    );
   });
 }

@@ -73,7 +73,8 @@ export class AdamW {
     for (const [n, s] of moments) {
       const p = byName.get(n);
       if (!p) continue;
-      if (s.m.length !== p.size || s.v.length !== p.size) throw new Error(`optimizer state for ${n} does not match the parameter size`);
+      if (s.m.length !== p.size || s.v.length !== p.size)
+        throw new Error(`optimizer state for ${n} does not match the parameter size`);
       this.state.set(p, s);
     }
   }

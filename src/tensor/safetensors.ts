@@ -96,17 +96,22 @@ function decode(file: string, name: string, dtype: string, bytes: Buffer): Float
 
 /** Parses a safetensors file held in memory. `file` names it in errors. */
 export function parseSafetensors(buf: Buffer, file = "<buffer>"): SafetensorsFile {
-  if (buf.length < 8) throw new SafetensorsError(file, `file is ${buf.length} bytes, too short for a safetensors header (corrupt or truncated)`);
+  if (buf.length < 8)
+    throw new SafetensorsError(file, `file is ${buf.length} bytes, too short for a safetensors header (corrupt or truncated)`);
   const headerLen = Number(buf.readBigUInt64LE(0));
   if (headerLen > MAX_HEADER || 8 + headerLen > buf.length)
-    throw new SafetensorsError(file, `header length ${headerLen} exceeds the file size ${buf.length} (corrupt or truncated, or not a safetensors file)`);
+    throw new SafetensorsError(
+      file,
+      `header length ${headerLen} exceeds the file size ${buf.length} (corrupt or truncated, or not a safetensors file)`,
+    );
   let header: Record<string, unknown>;
   try {
     header = JSON.parse(buf.subarray(8, 8 + headerLen).toString("utf8")) as Record<string, unknown>;
   } catch (e) {
     throw new SafetensorsError(file, `header is not valid JSON (corrupt file): ${(e as Error).message}`);
   }
-  if (typeof header !== "object" || header === null || Array.isArray(header)) throw new SafetensorsError(file, "header is not a JSON object");
+  if (typeof header !== "object" || header === null || Array.isArray(header))
+    throw new SafetensorsError(file, "header is not a JSON object");
   const dataStart = 8 + headerLen;
   const dataLen = buf.length - dataStart;
   const tensors = new Map<string, LoadedTensor>();
@@ -128,9 +133,15 @@ export function parseSafetensors(buf: Buffer, file = "<buffer>"): SafetensorsFil
     const shape = info.shape as number[];
     const expected = sizeOf(shape) * BYTES[dtype]!;
     if (end - begin !== expected)
-      throw new SafetensorsError(file, `tensor ${name}: ${end - begin} bytes stored but shape [${shape.join(", ")}] of ${dtype} needs ${expected}`);
+      throw new SafetensorsError(
+        file,
+        `tensor ${name}: ${end - begin} bytes stored but shape [${shape.join(", ")}] of ${dtype} needs ${expected}`,
+      );
     if (end > dataLen)
-      throw new SafetensorsError(file, `tensor ${name} ends at byte ${end} but the data section has ${dataLen} bytes (truncated file)`);
+      throw new SafetensorsError(
+        file,
+        `tensor ${name} ends at byte ${end} but the data section has ${dataLen} bytes (truncated file)`,
+      );
     tensors.set(name, { dtype, shape, data: decode(file, name, dtype, buf.subarray(dataStart + begin, dataStart + end)) });
   }
   return { tensors, metadata };
@@ -163,7 +174,8 @@ export function serializeSafetensors(
   if (opts.metadata) header.__metadata__ = opts.metadata;
   let offset = 0;
   for (const [name, t] of entries) {
-    if (sizeOf(t.shape) !== t.data.length) throw new Error(`tensor ${name}: shape [${t.shape.join(", ")}] does not match ${t.data.length} values`);
+    if (sizeOf(t.shape) !== t.data.length)
+      throw new Error(`tensor ${name}: shape [${t.shape.join(", ")}] does not match ${t.data.length} values`);
     const bytes = t.data.length * width;
     header[name] = { dtype, shape: [...t.shape], data_offsets: [offset, offset + bytes] };
     offset += bytes;

@@ -54,8 +54,7 @@ export class Tensor {
 
   constructor(data: Float32Array, shape: Shape, requiresGrad = false) {
     const n = sizeOf(shape);
-    if (data.length !== n)
-      throw new Error(`tensor data has ${data.length} elements but shape ${shapeStr(shape)} needs ${n}`);
+    if (data.length !== n) throw new Error(`tensor data has ${data.length} elements but shape ${shapeStr(shape)} needs ${n}`);
     this.data = data;
     this.shape = [...shape];
     this.requiresGrad = requiresGrad;
@@ -177,7 +176,12 @@ export function gradSink(t: Tensor, zero = false): { buf: Float32Array; acc: boo
  * Adds g into t's gradient. With adopt, g may become the gradient of an intermediate tensor
  * (the caller gives it up); leaves always copy, as their storage outlives any scope.
  */
-export function accumulateGrad(t: Tensor, g: Float32Array, adopt: boolean, add: (x: Float32Array, y: Float32Array) => void): void {
+export function accumulateGrad(
+  t: Tensor,
+  g: Float32Array,
+  adopt: boolean,
+  add: (x: Float32Array, y: Float32Array) => void,
+): void {
   if (!t.requiresGrad) return;
   if (t.grad) {
     add(g, t.grad);

@@ -24,7 +24,11 @@ const cases: Case[] = [
   { name: "matmul shared rhs", inputs: () => [r([2, 3, 4]), r([4, 5])], f: ([a, b]) => ops.matmul(a!, b!) },
   { name: "matmul batched", inputs: () => [r([2, 3, 4]), r([2, 4, 5])], f: ([a, b]) => ops.matmul(a!, b!) },
   { name: "linear with bias", inputs: () => [r([2, 3, 4]), r([5, 4]), r([5])], f: ([x, w, b]) => ops.linear(x!, w!, b!) },
-  { name: "linear in_out layout (Conv1D)", inputs: () => [r([2, 3, 4]), r([4, 5]), r([5])], f: ([x, w, b]) => ops.linear(x!, w!, b!, "in_out") },
+  {
+    name: "linear in_out layout (Conv1D)",
+    inputs: () => [r([2, 3, 4]), r([4, 5]), r([5])],
+    f: ([x, w, b]) => ops.linear(x!, w!, b!, "in_out"),
+  },
   { name: "linear without bias", inputs: () => [r([3, 4]), r([2, 4])], f: ([x, w]) => ops.linear(x!, w!) },
   { name: "add same shape", inputs: () => [r([3, 4]), r([3, 4])], f: ([a, b]) => ops.add(a!, b!) },
   { name: "add suffix broadcast", inputs: () => [r([2, 3, 4]), r([4])], f: ([a, b]) => ops.add(a!, b!) },

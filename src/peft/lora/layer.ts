@@ -16,7 +16,8 @@ export class LoraAdapter extends Module implements LinearAdapter {
 
   constructor(base: Linear, params: LoraParams, rng: Rng) {
     super();
-    if (!Number.isInteger(params.rank) || params.rank < 1) throw new Error(`LoRA rank must be a positive integer, got ${params.rank}`);
+    if (!Number.isInteger(params.rank) || params.rank < 1)
+      throw new Error(`LoRA rank must be a positive integer, got ${params.rank}`);
     this.scaling = params.alpha / params.rank;
     // peft's default: A ~ kaiming_uniform(a = sqrt(5)), B = 0.
     this.A = this.param("A", init.kaimingUniform([params.rank, base.inFeatures], base.inFeatures, rng));
