@@ -17,5 +17,7 @@ function findRepoRoot(): string {
 
 export const repoRoot = findRepoRoot();
 export const sharedDir = resolve(process.env.SAP_SHARED_DIR ?? join(repoRoot, "..", "shared"));
+if (!existsSync(join(sharedDir, "fixtures")))
+  throw new Error(`shared data not found at ${sharedDir}: put shared/ next to the repository or set SAP_SHARED_DIR`);
 export const fixture = (name: string): string => join(sharedDir, "fixtures", name);
 export const dataPath = (...parts: string[]): string => join(sharedDir, "data", ...parts);
