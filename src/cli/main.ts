@@ -4,6 +4,8 @@
 import { parseArgs } from "node:util";
 import { benchEngine } from "../bench/engine.js";
 import { verifyModelDir } from "../models/verify.js";
+import { pretrain, PRESETS } from "../train/pretrain.js";
+import { terminalProgress } from "../train/progress.js";
 
 type Handler = (argv: string[]) => Promise<void>;
 
@@ -49,6 +51,74 @@ const commands: Record<string, { summary: string; run: Handler }> = {
       );
     },
   },
+  pretrain: {
+    summary:
+      "pretrain (--preset NAME | --config FILE | --model DIR) --data PATH... --out DIR [--steps N --batch-size B --seq-len T --lr X --resume ...]",
+    run: async (argv) => {
+      const { values } = parseArgs({
+        args: argv,
+        options: {
+          preset: { type: "string" },
+          config: { type: "string" },
+          model: { type: "string" },
+          tokenizer: { type: "string" },
+          data: { type: "string", multiple: true },
+          out: { type: "string" },
+          "seq-len": { type: "string", default: "128" },
+          "batch-size": { type: "string", default: "32" },
+          steps: { type: "string", default: "1000" },
+          lr: { type: "string", default: "5e-4" },
+          warmup: { type: "string", default: "0.06" },
+          "weight-decay": { type: "string", default: "0.01" },
+          "mask-prob": { type: "string", default: "0.15" },
+          clip: { type: "string", default: "1.0" },
+          seed: { type: "string", default: "42" },
+          "checkpoint-every": { type: "string", default: "200" },
+          "eval-every": { type: "string", default: "500" },
+          "heldout-blocks": { type: "string", default: "256" },
+          "glove-init": { type: "string" },
+          resume: { type: "boolean", default: false },
+          json: { type: "boolean", default: false },
+        },
+      });
+      if (!values.out) throw new UsageError("--out DIR is required");
+      if (!values.data?.length) throw new UsageError("--data PATH is required (text files, .gz, .jsonl or folders; repeatable)");
+      const sources = [values.preset, values.config, values.model].filter(Boolean).length;
+      if (sources !== 1) throw new UsageError(`give exactly one of --preset (${Object.keys(PRESETS).join(", ")}), --config FILE or --model DIR`);
+      const steps = positiveInt("--steps", values.steps);
+      const warm = Number(values.warmup);
+      if (!(warm >= 0)) throw new UsageError(`--warmup must be a fraction of steps (< 1) or a step count, got "${values.warmup}"`);
+      const { readFileSync } = await import("node:fs");
+      const tokenizerDir = values.tokenizer ?? values.model;
+      if (!tokenizerDir) throw new UsageError("--tokenizer DIR is required for a new model (a folder with vocab.txt or tokenizer.json)");
+      const res = await pretrain({
+        preset: values.preset,
+        config: values.config ? (JSON.parse(readFileSync(values.config, "utf8")) as Record<string, unknown>) : undefined,
+        modelDir: values.model,
+        tokenizerDir,
+        data: values.data,
+        outDir: values.out,
+        seqLen: positiveInt("--seq-len", values["seq-len"]),
+        batchSize: positiveInt("--batch-size", values["batch-size"]),
+        steps,
+        lr: positiveNumber("--lr", values.lr),
+        warmupSteps: warm < 1 ? Math.round(warm * steps) : Math.round(warm),
+        weightDecay: Number(values["weight-decay"]),
+        maskProb: positiveNumber("--mask-prob", values["mask-prob"]),
+        clip: positiveNumber("--clip", values.clip),
+        seed: nonNegativeInt("--seed", values.seed),
+        checkpointEvery: positiveInt("--checkpoint-every", values["checkpoint-every"]),
+        evalEvery: positiveInt("--eval-every", values["eval-every"]),
+        heldoutBlocks: positiveInt("--heldout-blocks", values["heldout-blocks"]),
+        gloveInit: values["glove-init"],
+        resume: values.resume,
+        onProgress: terminalProgress(),
+      });
+      const summary = { out: res.outDir, steps: res.step, tokens_seen: res.tokensSeen, train_seconds: Math.round(res.elapsedSeconds), ...res.final };
+      if (values.json) printJson(summary);
+      else process.stdout.write(`pretrained ${res.outDir}: ${JSON.stringify(summary)}\n`);
+    },
+  },
   bench: {
     summary: "bench engine [--json] [--rounds N] [--iters N] [--no-torch]   benchmarks against PyTorch",
     run: async (argv) => {
@@ -87,6 +157,12 @@ class UsageError extends Error {}
 function positiveInt(flag: string, v: string | undefined): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1) throw new UsageError(`${flag} must be a positive integer, got "${v}"`);
+  return n;
+}
+
+function positiveNumber(flag: string, v: string | undefined): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`${flag} must be a positive number, got "${v}"`);
   return n;
 }
 

@@ -1,0 +1,63 @@
+// Trainer checkpoints that survive a crash: model weights, optimizer moments and loop state,
+// written to a temporary folder and renamed into place, so a reader sees the old checkpoint or
+// the new one, never half of one.
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { AdamW, readSafetensors, writeSafetensors, type Module, type Tensor } from "../tensor/index.js";
+
+export interface TrainerCheckpoint<S> {
+  state: S;
+  weights: Map<string, Float32Array>;
+}
+
+/** Saves weights (F32), AdamW moments and a JSON state into `dir` atomically. */
+export function saveTrainerCheckpoint<S>(dir: string, model: Module, opt: AdamW, state: S, extraFiles: Record<string, string> = {}): void {
+  const tmp = `${dir}.tmp-${process.pid}`;
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp, { recursive: true });
+  const params = model.namedParameters();
+  writeSafetensors(
+    join(tmp, "model.safetensors"),
+    params.map(([n, t]) => [n, { shape: t.shape, data: t.data }]),
+  );
+  const names = new Map(params.map(([n, t]) => [t, n] as [Tensor, string]));
+  const { step, moments } = opt.exportState(names);
+  const m: Array<[string, { shape: number[]; data: Float32Array }]> = [];
+  for (const [n, s] of moments) {
+    m.push([`m.${n}`, { shape: [s.m.length], data: s.m }]);
+    m.push([`v.${n}`, { shape: [s.v.length], data: s.v }]);
+  }
+  writeSafetensors(join(tmp, "optimizer.safetensors"), m, { metadata: { step: String(step) } });
+  for (const [f, content] of Object.entries(extraFiles)) writeFileSync(join(tmp, f), content);
+  writeFileSync(join(tmp, "state.json"), JSON.stringify(state, null, 2));
+  const old = `${dir}.old-${process.pid}`;
+  if (existsSync(dir)) renameSync(dir, old);
+  renameSync(tmp, dir);
+  rmSync(old, { recursive: true, force: true });
+}
+
+/** Loads a checkpoint written by saveTrainerCheckpoint into model and optimizer. */
+export function loadTrainerCheckpoint<S>(dir: string, model: Module, opt: AdamW): S {
+  const stateFile = join(dir, "state.json");
+  if (!existsSync(stateFile)) throw new Error(`${dir}: not a trainer checkpoint (no state.json)`);
+  const state = JSON.parse(readFileSync(stateFile, "utf8")) as S;
+  const weights = readSafetensors(join(dir, "model.safetensors")).tensors;
+  const byName = new Map(model.namedParameters());
+  for (const [n, p] of byName) {
+    const w = weights.get(n);
+    if (!w || w.data.length !== p.size) throw new Error(`${dir}: checkpoint lacks ${n} or its size differs (was it made for another model?)`);
+    p.data.set(w.data);
+  }
+  const opt_ = readSafetensors(join(dir, "optimizer.safetensors"));
+  const moments = new Map<string, { m: Float32Array; v: Float32Array }>();
+  for (const [k, t] of opt_.tensors) {
+    const [kind, ...rest] = k.split(".");
+    const name = rest.join(".");
+    const e = moments.get(name) ?? { m: new Float32Array(0), v: new Float32Array(0) };
+    if (kind === "m") e.m = t.data;
+    else e.v = t.data;
+    moments.set(name, e);
+  }
+  opt.importState(Number(opt_.metadata.step ?? 0), moments, byName);
+  return state;
+}
