@@ -343,42 +343,53 @@ void embedding_backward(const float* dy, const int32_t* ids, int64_t n, int64_t 
 
 double cross_entropy(const float* logits, const int32_t* targets, int64_t rows, int64_t cols, int32_t ignore_index,
                      float* probs, int64_t* count) {
+  // Rows in parallel; each row's log-sum-exp in double for the loss value.
+  std::vector<double> loss_rows(rows, 0.0);
+  rows_for(rows, cols, [&](int64_t b, int64_t e) {
+    for (int64_t r = b; r < e; ++r) {
+      const float* x = logits + r * cols;
+      float* p = probs + r * cols;
+      float mx = -INFINITY;
+      for (int64_t j = 0; j < cols; ++j) mx = x[j] > mx ? x[j] : mx;
+      float s = 0.f;
+      for (int64_t j = 0; j < cols; ++j) {
+        const float ev = fast_exp(x[j] - mx);
+        p[j] = ev;
+        s += ev;
+      }
+      const float inv = 1.f / s;
+      for (int64_t j = 0; j < cols; ++j) p[j] *= inv;
+      const int32_t t = targets[r];
+      if (t != ignore_index) loss_rows[r] = -(double(x[t]) - mx - std::log(double(s)));
+    }
+  });
   double loss = 0;
   int64_t kept = 0;
-  for (int64_t r = 0; r < rows; ++r) {
-    const float* x = logits + r * cols;
-    float* p = probs + r * cols;
-    float mx = -INFINITY;
-    for (int64_t j = 0; j < cols; ++j) mx = x[j] > mx ? x[j] : mx;
-    double s = 0;
-    for (int64_t j = 0; j < cols; ++j) {
-      const float ev = std::exp(x[j] - mx);
-      p[j] = ev;
-      s += ev;
+  for (int64_t r = 0; r < rows; ++r)
+    if (targets[r] != ignore_index) {
+      loss += loss_rows[r];
+      ++kept;
     }
-    const float inv = float(1.0 / s);
-    for (int64_t j = 0; j < cols; ++j) p[j] *= inv;
-    const int32_t t = targets[r];
-    if (t == ignore_index) continue;
-    loss += -(double(x[t]) - mx - std::log(s));
-    ++kept;
-  }
   *count = kept;
   return loss;
 }
 
 void cross_entropy_backward(const float* probs, const int32_t* targets, int64_t rows, int64_t cols,
                             int32_t ignore_index, float g, float* dx, bool acc) {
-  for (int64_t r = 0; r < rows; ++r) {
-    const float* p = probs + r * cols;
-    float* d = dx + r * cols;
-    const int32_t t = targets[r];
-    const bool keep = t != ignore_index;
-    for (int64_t j = 0; j < cols; ++j) {
-      const float v = keep ? g * (p[j] - (j == t ? 1.f : 0.f)) : 0.f;
-      d[j] = acc ? d[j] + v : v;
+  rows_for(rows, cols, [&](int64_t b, int64_t e) {
+    for (int64_t r = b; r < e; ++r) {
+      const float* p = probs + r * cols;
+      float* d = dx + r * cols;
+      const int32_t t = targets[r];
+      const float gg = t != ignore_index ? g : 0.f;
+      if (acc) {
+        for (int64_t j = 0; j < cols; ++j) d[j] += gg * p[j];
+      } else {
+        for (int64_t j = 0; j < cols; ++j) d[j] = gg * p[j];
+      }
+      if (t != ignore_index) d[t] -= g;
     }
-  }
+  });
 }
 
 bool dropout_keep(uint64_t seed, uint64_t index, float p) {

@@ -84,13 +84,16 @@ const commands: Record<string, { summary: string; run: Handler }> = {
       if (!values.out) throw new UsageError("--out DIR is required");
       if (!values.data?.length) throw new UsageError("--data PATH is required (text files, .gz, .jsonl or folders; repeatable)");
       const sources = [values.preset, values.config, values.model].filter(Boolean).length;
-      if (sources !== 1) throw new UsageError(`give exactly one of --preset (${Object.keys(PRESETS).join(", ")}), --config FILE or --model DIR`);
+      if (sources !== 1)
+        throw new UsageError(`give exactly one of --preset (${Object.keys(PRESETS).join(", ")}), --config FILE or --model DIR`);
       const steps = positiveInt("--steps", values.steps);
       const warm = Number(values.warmup);
-      if (!(warm >= 0)) throw new UsageError(`--warmup must be a fraction of steps (< 1) or a step count, got "${values.warmup}"`);
+      if (!(warm >= 0))
+        throw new UsageError(`--warmup must be a fraction of steps (< 1) or a step count, got "${values.warmup}"`);
       const { readFileSync } = await import("node:fs");
       const tokenizerDir = values.tokenizer ?? values.model;
-      if (!tokenizerDir) throw new UsageError("--tokenizer DIR is required for a new model (a folder with vocab.txt or tokenizer.json)");
+      if (!tokenizerDir)
+        throw new UsageError("--tokenizer DIR is required for a new model (a folder with vocab.txt or tokenizer.json)");
       const res = await pretrain({
         preset: values.preset,
         config: values.config ? (JSON.parse(readFileSync(values.config, "utf8")) as Record<string, unknown>) : undefined,
@@ -114,7 +117,13 @@ const commands: Record<string, { summary: string; run: Handler }> = {
         resume: values.resume,
         onProgress: terminalProgress(),
       });
-      const summary = { out: res.outDir, steps: res.step, tokens_seen: res.tokensSeen, train_seconds: Math.round(res.elapsedSeconds), ...res.final };
+      const summary = {
+        out: res.outDir,
+        steps: res.step,
+        tokens_seen: res.tokensSeen,
+        train_seconds: Math.round(res.elapsedSeconds),
+        ...res.final,
+      };
       if (values.json) printJson(summary);
       else process.stdout.write(`pretrained ${res.outDir}: ${JSON.stringify(summary)}\n`);
     },

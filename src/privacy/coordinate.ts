@@ -54,5 +54,13 @@ export class NoPrivatizer implements Privatizer {
 }
 
 registerPrivatizer("none", "no noise (baseline)", () => new NoPrivatizer());
-registerPrivatizer("gaussian", "Gaussian N(0, sigma^2) per coordinate; param sigma", (p) => new GaussianPrivatizer(positiveParam(p, "sigma", "gaussian")));
-registerPrivatizer("laplace", "Laplace(0, b) per coordinate; param b", (p) => new LaplacePrivatizer(positiveParam(p, "b", "laplace")));
+registerPrivatizer(
+  "gaussian",
+  "Gaussian N(0, sigma^2) per coordinate; param sigma",
+  (p) => new GaussianPrivatizer(positiveParam(p, "sigma", "gaussian")),
+);
+registerPrivatizer(
+  "laplace",
+  "Laplace(0, b) per coordinate; param b",
+  (p) => new LaplacePrivatizer(positiveParam(p, "b", "laplace")),
+);

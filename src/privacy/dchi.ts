@@ -34,7 +34,12 @@ export function sampleDchi(src: NoiseSource, dim: number, eta: number, out: Floa
  * (a constant for plain dchi; a table lookup for CTI). Optional clipping first scales each
  * vector to norm ≤ clip, bounding the sensitivity the budget refers to.
  */
-export function addTokenNoise(input: PrivatizeInput, noise: NoiseSource, etaAt: (b: number, t: number) => number, clip?: number): Float32Array {
+export function addTokenNoise(
+  input: PrivatizeInput,
+  noise: NoiseSource,
+  etaAt: (b: number, t: number) => number,
+  clip?: number,
+): Float32Array {
   const { hidden, batchSize: B, seqLen: T, dim: d, attentionMask } = input;
   const out = hidden.slice();
   const z = new Float64Array(d);

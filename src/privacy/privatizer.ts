@@ -42,7 +42,11 @@ export function registerPrivatizer(name: string, doc: string, factory: Privatize
   registry.set(name, { factory, doc });
 }
 
-export function createPrivatizer(name: string, params: Record<string, string | number | boolean>, ctx: PrivatizerContext = {}): Privatizer {
+export function createPrivatizer(
+  name: string,
+  params: Record<string, string | number | boolean>,
+  ctx: PrivatizerContext = {},
+): Privatizer {
   const e = registry.get(name);
   if (!e) throw new Error(`unknown privatizer "${name}" (available: ${[...registry.keys()].join(", ")})`);
   return e.factory(params, ctx);
@@ -53,9 +57,15 @@ export function listPrivatizers(): Array<{ name: string; doc: string }> {
 }
 
 /** Reads a required positive numeric parameter with a clear error. */
-export function positiveParam(params: Record<string, string | number | boolean>, key: string, mech: string, fallback?: number): number {
+export function positiveParam(
+  params: Record<string, string | number | boolean>,
+  key: string,
+  mech: string,
+  fallback?: number,
+): number {
   const v = params[key] ?? fallback;
   const n = typeof v === "number" ? v : Number(v);
-  if (v === undefined || !Number.isFinite(n) || n <= 0) throw new Error(`privatizer ${mech}: parameter ${key} must be a positive number, got ${String(v)}`);
+  if (v === undefined || !Number.isFinite(n) || n <= 0)
+    throw new Error(`privatizer ${mech}: parameter ${key} must be a positive number, got ${String(v)}`);
   return n;
 }

@@ -1,6 +1,6 @@
 // Differentiable operations. Each op is defined once here with its backward; the heavy math
 // runs in the native addon, TypeScript only checks shapes and wires gradients.
-import { alloc, release } from "./memory.js";
+import { alloc, allocBytes, release } from "./memory.js";
 import { BinaryOp, UnaryOp, native } from "./native.js";
 import { Tensor, accumulateGrad, gradSink, record, shapeStr, sizeOf, type Shape } from "./tensor.js";
 
@@ -550,7 +550,7 @@ export function dropout(x: Tensor, p: number, rng: SeedSource): Tensor {
   if (p < 0 || p >= 1) fail("dropout", `probability ${p} must be in [0, 1)`);
   if (p === 0) return x;
   const out = alloc(x.size);
-  const mask = new Uint8Array(x.size);
+  const mask = allocBytes(x.size);
   native.dropout(x.data, out, mask, p, rng.nextSeed());
   return record("dropout", out, x.shape, [x], (g) => {
     const gx = gradSink(x);
@@ -629,7 +629,7 @@ function attentionImpl(
   const causal = opts.causal ?? false;
   const probs = alloc(B * H * T * T);
   const ctx = alloc(B * T * HD);
-  const dropMask = p > 0 ? new Uint8Array(B * H * T * T) : null;
+  const dropMask = p > 0 ? allocBytes(B * H * T * T) : null;
   const [q, k, v] = qkv as [Float32Array, Float32Array, Float32Array];
   native.attention(q, k, v, ld, B, T, H, D, sc, mask, causal, probs, ctx, p, p > 0 ? opts.rng!.nextSeed() : 0, dropMask);
   return record("attention", ctx, [B, T, HD], inputs, (g) => {

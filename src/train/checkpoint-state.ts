@@ -11,7 +11,13 @@ export interface TrainerCheckpoint<S> {
 }
 
 /** Saves weights (F32), AdamW moments and a JSON state into `dir` atomically. */
-export function saveTrainerCheckpoint<S>(dir: string, model: Module, opt: AdamW, state: S, extraFiles: Record<string, string> = {}): void {
+export function saveTrainerCheckpoint<S>(
+  dir: string,
+  model: Module,
+  opt: AdamW,
+  state: S,
+  extraFiles: Record<string, string> = {},
+): void {
   const tmp = `${dir}.tmp-${process.pid}`;
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });
@@ -45,7 +51,8 @@ export function loadTrainerCheckpoint<S>(dir: string, model: Module, opt: AdamW)
   const byName = new Map(model.namedParameters());
   for (const [n, p] of byName) {
     const w = weights.get(n);
-    if (!w || w.data.length !== p.size) throw new Error(`${dir}: checkpoint lacks ${n} or its size differs (was it made for another model?)`);
+    if (!w || w.data.length !== p.size)
+      throw new Error(`${dir}: checkpoint lacks ${n} or its size differs (was it made for another model?)`);
     p.data.set(w.data);
   }
   const opt_ = readSafetensors(join(dir, "optimizer.safetensors"));

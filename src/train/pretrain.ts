@@ -97,7 +97,13 @@ export interface PretrainResult extends PretrainState {
 type LmModel = BertForMaskedLM | GPT2LMHeadModel;
 
 /** BERT's masking: of the chosen 15%, 80% -> [MASK], 10% -> random token, 10% unchanged. */
-function maskBlock(ids: Int32Array, tok: Tokenizer, rng: Rng, prob: number, specials: Set<number>): { input: Int32Array; targets: Map<number, number> } {
+function maskBlock(
+  ids: Int32Array,
+  tok: Tokenizer,
+  rng: Rng,
+  prob: number,
+  specials: Set<number>,
+): { input: Int32Array; targets: Map<number, number> } {
   const input = ids.slice();
   const targets = new Map<number, number>();
   for (let i = 0; i < ids.length; i++) {
@@ -123,13 +129,24 @@ interface LmBatch {
   targets: Int32Array;
 }
 
-function buildBatch(model: LmModel, blocks: Int32Array[], tok: Tokenizer, rng: Rng, maskProb: number, specials: Set<number>): LmBatch {
+function buildBatch(
+  model: LmModel,
+  blocks: Int32Array[],
+  tok: Tokenizer,
+  rng: Rng,
+  maskProb: number,
+  specials: Set<number>,
+): LmBatch {
   const B = blocks.length;
   if (model instanceof GPT2LMHeadModel) {
     const T = blocks[0]!.length;
     const inputIds = new Int32Array(B * T);
     blocks.forEach((b, i) => inputIds.set(b, i * T));
-    return { batch: { batchSize: B, seqLen: T, inputIds, attentionMask: new Int32Array(B * T).fill(1) }, rows: [], targets: new Int32Array(0) };
+    return {
+      batch: { batchSize: B, seqLen: T, inputIds, attentionMask: new Int32Array(B * T).fill(1) },
+      rows: [],
+      targets: new Int32Array(0),
+    };
   }
   const T = blocks[0]!.length + 2;
   const inputIds = new Int32Array(B * T);
@@ -232,15 +249,25 @@ export async function pretrain(opts: PretrainOptions): Promise<PretrainResult> {
     if (!raw) throw new Error(`unknown preset "${opts.preset}" (available: ${Object.keys(PRESETS).join(", ")})`);
     config = parseConfig(raw);
     const m = createModel(config, config.modelType === "gpt2" ? "lm" : "mlm", rng);
-    if (!(m instanceof BertForMaskedLM || m instanceof GPT2LMHeadModel)) throw new Error(`pre-training supports bert and gpt2, not ${config.modelType}`);
+    if (!(m instanceof BertForMaskedLM || m instanceof GPT2LMHeadModel))
+      throw new Error(`pre-training supports bert and gpt2, not ${config.modelType}`);
     model = m;
-    if (opts.gloveInit) emit({ task: "pretrain", done: 0, total: opts.steps, unit: "steps", message: `GloVe init: ${initEmbeddingsFromGlove(model, opts.gloveInit, rng)} word vectors` });
+    if (opts.gloveInit)
+      emit({
+        task: "pretrain",
+        done: 0,
+        total: opts.steps,
+        unit: "steps",
+        message: `GloVe init: ${initEmbeddingsFromGlove(model, opts.gloveInit, rng)} word vectors`,
+      });
   }
-  if (tok.vocabSize !== config.vocabSize) throw new Error(`tokenizer has ${tok.vocabSize} ids but the model's vocabulary has ${config.vocabSize}`);
+  if (tok.vocabSize !== config.vocabSize)
+    throw new Error(`tokenizer has ${tok.vocabSize} ids but the model's vocabulary has ${config.vocabSize}`);
   const mlm = model instanceof BertForMaskedLM;
   if (mlm && (tok.maskId === undefined || tok.clsId === undefined || tok.sepId === undefined))
     throw new Error("masked-LM pre-training needs a tokenizer with [CLS], [SEP] and [MASK]");
-  if (opts.seqLen > config.maxPositions) throw new Error(`--seq-len ${opts.seqLen} exceeds the model's ${config.maxPositions} positions`);
+  if (opts.seqLen > config.maxPositions)
+    throw new Error(`--seq-len ${opts.seqLen} exceeds the model's ${config.maxPositions} positions`);
 
   // Data: pack the corpus into blocks; hold out a fixed set of blocks for the metric.
   const blockLen = mlm ? opts.seqLen - 2 : opts.seqLen;
@@ -252,7 +279,8 @@ export async function pretrain(opts: PretrainOptions): Promise<PretrainResult> {
   const nHeld = Math.min(opts.heldoutBlocks, Math.floor(order.length / 10));
   const heldout = order.slice(0, nHeld).map((i) => corpus.blocks[i]!);
   const train = order.slice(nHeld).map((i) => corpus.blocks[i]!);
-  if (train.length < opts.batchSize) throw new Error(`only ${train.length} training blocks of ${blockLen} tokens; need at least --batch-size ${opts.batchSize}`);
+  if (train.length < opts.batchSize)
+    throw new Error(`only ${train.length} training blocks of ${blockLen} tokens; need at least --batch-size ${opts.batchSize}`);
   emit({
     task: "pretrain",
     done: 0,
@@ -269,7 +297,13 @@ export async function pretrain(opts: PretrainOptions): Promise<PretrainResult> {
   let state: PretrainState = { step: 0, epoch: 0, cursor: 0, elapsedSeconds: 0, tokensSeen: 0, history: [] };
   if (opts.resume && existsSync(join(ckptDir, "state.json"))) {
     state = loadTrainerCheckpoint<PretrainState>(ckptDir, model, opt);
-    emit({ task: "pretrain", done: state.step, total: opts.steps, unit: "steps", message: `resumed from ${ckptDir} at step ${state.step}` });
+    emit({
+      task: "pretrain",
+      done: state.step,
+      total: opts.steps,
+      unit: "steps",
+      message: `resumed from ${ckptDir} at step ${state.step}`,
+    });
   }
 
   const epochOrder = (epoch: number): number[] => new Rng(opts.seed + 1000 * (epoch + 1)).shuffle([...train.keys()]);
@@ -342,7 +376,13 @@ export async function pretrain(opts: PretrainOptions): Promise<PretrainResult> {
     });
     if (state.step % opts.evalEvery === 0 || state.step === opts.steps) {
       const ev = evaluate();
-      state.history.push({ step: state.step, trainLoss: recentLoss, heldoutLoss: ev.loss, heldoutAccuracy: ev.accuracy, heldoutPerplexity: ev.perplexity });
+      state.history.push({
+        step: state.step,
+        trainLoss: recentLoss,
+        heldoutLoss: ev.loss,
+        heldoutAccuracy: ev.accuracy,
+        heldoutPerplexity: ev.perplexity,
+      });
       emit({
         task: "pretrain",
         done: state.step,
@@ -357,17 +397,32 @@ export async function pretrain(opts: PretrainOptions): Promise<PretrainResult> {
   }
   checkpoint();
 
-  const final = state.history[state.history.length - 1] ?? { heldoutLoss: Number.NaN, heldoutAccuracy: Number.NaN, heldoutPerplexity: Number.NaN };
+  const final = state.history[state.history.length - 1] ?? {
+    heldoutLoss: Number.NaN,
+    heldoutAccuracy: Number.NaN,
+    heldoutPerplexity: Number.NaN,
+  };
   savePretrained(model, config, opts.outDir, { dtype: "F16" });
   for (const f of readdirSync(opts.tokenizerDir))
-    if (["vocab.txt", "tokenizer.json", "tokenizer_config.json", "vocab.json", "merges.txt", "special_tokens_map.json"].includes(f))
+    if (
+      ["vocab.txt", "tokenizer.json", "tokenizer_config.json", "vocab.json", "merges.txt", "special_tokens_map.json"].includes(f)
+    )
       copyFileSync(join(opts.tokenizerDir, f), join(opts.outDir, f));
   const result: PretrainResult = {
     ...state,
     outDir: opts.outDir,
-    corpus: { files: corpus.files, documents: corpus.documents, tokens: corpus.tokens, trainBlocks: train.length, heldoutBlocks: heldout.length },
+    corpus: {
+      files: corpus.files,
+      documents: corpus.documents,
+      tokens: corpus.tokens,
+      trainBlocks: train.length,
+      heldoutBlocks: heldout.length,
+    },
     final: { heldoutLoss: final.heldoutLoss, heldoutAccuracy: final.heldoutAccuracy, heldoutPerplexity: final.heldoutPerplexity },
   };
-  writeFileSync(join(opts.outDir, "pretrain-metrics.json"), JSON.stringify({ options: { ...opts, onProgress: undefined }, ...result }, null, 2));
+  writeFileSync(
+    join(opts.outDir, "pretrain-metrics.json"),
+    JSON.stringify({ options: { ...opts, onProgress: undefined }, ...result }, null, 2),
+  );
   return result;
 }
