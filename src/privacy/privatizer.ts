@@ -23,6 +23,11 @@ export interface Privatizer {
   readonly params: Record<string, number | string | boolean>;
   /** A new array: the privatized representations. */
   privatize(input: PrivatizeInput, noise: NoiseSource): Float32Array;
+  /**
+   * Text-level mechanisms replace tokens before the bottom model runs (projection); the
+   * representation-level step is then the identity. Input ids [B, T] and mask are not modified.
+   */
+  privatizeTokens?(inputIds: Int32Array, attentionMask: Int32Array, noise: NoiseSource): Int32Array;
   /** One line for reports. */
   describe(): string;
 }
@@ -32,6 +37,8 @@ export type PrivatizerFactory = (params: Record<string, string | number | boolea
 export interface PrivatizerContext {
   /** Vocabulary embedding matrix [V, d], for mechanisms that project back to tokens. */
   vocabEmbeddings?: { data: Float32Array; rows: number; dim: number };
+  /** Special token ids ([CLS], [SEP], [PAD]) that text-level mechanisms leave alone. */
+  specialTokenIds?: ReadonlySet<number>;
   /** Statistics a mechanism learns from the customer's training set (CTI). */
   trainingSet?: { inputIds: Int32Array[]; labels: number[]; numLabels: number; vocabSize: number };
 }
