@@ -6,6 +6,11 @@ import { benchEngine } from "../bench/engine.js";
 import { verifyModelDir } from "../models/verify.js";
 import { pretrain, PRESETS } from "../train/pretrain.js";
 import { terminalProgress } from "../train/progress.js";
+import { finetune, type MechanismSpec } from "../train/finetune.js";
+import { predictTexts } from "../train/predict.js";
+import { loadTask, loadUserDataset, taskNames, type Dataset } from "../data/index.js";
+import { appendFileSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
 
 type Handler = (argv: string[]) => Promise<void>;
 
@@ -37,18 +42,28 @@ const commands: Record<string, { summary: string; run: Handler }> = {
     },
   },
   demo: {
-    summary: "demo   verifies the four golden fixtures and benchmarks the engine briefly",
-    run: async () => {
-      const { join } = await import("node:path");
-      const shared = process.env.SAP_SHARED_DIR ?? join(process.cwd(), "..", "shared");
-      for (const name of ["tiny-bert", "tiny-roberta", "tiny-distilbert", "tiny-gpt2"]) {
-        const res = verifyModelDir(join(shared, "fixtures", name));
-        process.stdout.write(`${name.padEnd(16)} max relative error vs PyTorch ${res.max_rel_err.toExponential(2)}\n`);
-      }
-      const res = await benchEngine({ rounds: 1, iters: 2, warmup: 1, batch: 16, seq: 64, torch: false });
-      process.stdout.write(
-        `BERT-base layer fwd+bwd ${res.base_fwdbwd_ms} ms (${res.base_gflops} GFLOP/s), small layer ${res.small_fwdbwd_ms} ms\n`,
-      );
+    summary: "demo [--model DIR] [--max-train N] [--epochs N] [--eta X]   SAP on SST-2: no privacy vs d_χ + CTI, a few minutes",
+    run: async (argv) => {
+      const { values } = parseArgs({
+        args: argv,
+        options: {
+          model: { type: "string" },
+          "data-dir": { type: "string" },
+          "max-train": { type: "string", default: "6000" },
+          epochs: { type: "string", default: "2" },
+          eta: { type: "string", default: "100" },
+          out: { type: "string", default: "runs/demo" },
+        },
+      });
+      const { runDemo } = await import("./demo.js");
+      await runDemo({
+        modelDir: values.model,
+        dataDir: values["data-dir"],
+        maxTrain: positiveInt("--max-train", values["max-train"]),
+        epochs: positiveInt("--epochs", values.epochs),
+        eta: positiveNumber("--eta", values.eta),
+        outDir: values.out!,
+      });
     },
   },
   pretrain: {
@@ -128,6 +143,71 @@ const commands: Record<string, { summary: string; run: Handler }> = {
       else process.stdout.write(`pretrained ${res.outDir}: ${JSON.stringify(summary)}\n`);
     },
   },
+  finetune: {
+    summary:
+      "finetune --model DIR (--task T | --train FILE ...) --split K --privatizer NAME [--eta X] --peft NAME [...] --epochs N --batch-size B --lr X --out DIR [--json]",
+    run: async (argv) => {
+      const { values } = parseArgs({ args: argv, options: { ...DATA_OPTIONS, ...MECHANISM_OPTIONS, ...TRAIN_OPTIONS } });
+      const v = values as Record<string, string | boolean | undefined>;
+      if (!v.model) throw new UsageError("--model DIR is required (a Hugging Face model directory, e.g. models/sap-bert-mini)");
+      if (!v.out) throw new UsageError("--out DIR is required");
+      const seed = nonNegativeInt("--seed", (v.seed as string) ?? "42");
+      const dataset = loadDataset(v, seed);
+      const res = await finetune({
+        modelDir: v.model as string,
+        dataset,
+        split: nonNegativeInt("--split", v.split as string),
+        privatizer: mechanismFrom(v),
+        peft: peftFrom(v),
+        epochs: positiveInt("--epochs", v.epochs as string),
+        batchSize: positiveInt("--batch-size", v["batch-size"] as string),
+        lr: positiveNumber("--lr", v.lr as string),
+        warmupRatio: Number(v.warmup),
+        weightDecay: Number(v["weight-decay"]),
+        clip: positiveNumber("--clip", v.clip as string),
+        maxSeqLen: positiveInt("--max-seq-len", v["max-seq-len"] as string),
+        seed,
+        noiseSeed: v["noise-seed"] !== undefined ? nonNegativeInt("--noise-seed", v["noise-seed"] as string) : v["seeded-noise"] ? seed : undefined,
+        outDir: v.out as string,
+        resume: v.resume === true,
+        checkpointEvery: positiveInt("--checkpoint-every", v["checkpoint-every"] as string),
+        onProgress: v.quiet ? undefined : terminalProgress(),
+        onMetric: (rec) => {
+          mkdirSync(v.out as string, { recursive: true });
+          appendFileSync(join(v.out as string, "metrics.jsonl"), JSON.stringify(rec) + "\n");
+        },
+      });
+      const summary = {
+        dev_accuracy: res.dev_accuracy,
+        best_dev_accuracy: res.best_dev_accuracy,
+        best_epoch: res.best_epoch,
+        train_seconds: Number(res.train_seconds.toFixed(2)),
+        seconds_per_epoch: Number(res.seconds_per_epoch.toFixed(2)),
+        examples_per_second: Number(res.examples_per_second.toFixed(1)),
+        trainable_parameters: res.trainable_parameters,
+        ...res.settings,
+        cti: res.cti,
+        out: res.outDir,
+      };
+      if (v.json) printJson(summary);
+      else process.stdout.write(`done: best dev accuracy ${(100 * res.best_dev_accuracy).toFixed(2)}% (epoch ${res.best_epoch}); adapter, metrics.json and report.md in ${res.outDir}\n`);
+    },
+  },
+  predict: {
+    summary: "predict --model DIR --adapter DIR --text \"...\" [--text ...] [--json]   runs the tuned model through the split path",
+    run: async (argv) => {
+      const { values } = parseArgs({
+        args: argv,
+        options: { model: { type: "string" }, adapter: { type: "string" }, text: { type: "string", multiple: true }, json: { type: "boolean", default: false }, "noise-seed": { type: "string" } },
+      });
+      if (!values.model || !values.adapter || !values.text?.length) throw new UsageError("usage: sap predict --model DIR --adapter DIR --text \"...\"");
+      const preds = predictTexts(values.model, values.adapter, values.text, {
+        noiseSeed: values["noise-seed"] !== undefined ? nonNegativeInt("--noise-seed", values["noise-seed"]) : undefined,
+      });
+      if (values.json) printJson({ predictions: preds });
+      else for (const p of preds) process.stdout.write(`${p.label}\t${Object.entries(p.probabilities).map(([k, x]) => `${k}=${x.toFixed(3)}`).join(" ")}\t${p.text}\n`);
+    },
+  },
   bench: {
     summary: "bench engine [--json] [--rounds N] [--iters N] [--no-torch]   benchmarks against PyTorch",
     run: async (argv) => {
@@ -162,6 +242,99 @@ const commands: Record<string, { summary: string; run: Handler }> = {
 };
 
 class UsageError extends Error {}
+
+const DATA_OPTIONS = {
+  task: { type: "string" },
+  "data-dir": { type: "string" },
+  train: { type: "string" },
+  dev: { type: "string" },
+  format: { type: "string" },
+  "text-column": { type: "string" },
+  "text-pair-column": { type: "string" },
+  "label-column": { type: "string" },
+  labels: { type: "string" },
+  "max-train": { type: "string" },
+  "max-eval": { type: "string" },
+} as const;
+
+const MECHANISM_OPTIONS = {
+  privatizer: { type: "string", default: "none" },
+  eta: { type: "string" },
+  clip: { type: "string", default: "1.0" },
+  "noise-clip": { type: "string" },
+  sigma: { type: "string" },
+  "laplace-b": { type: "string" },
+  "cti-table": { type: "string" },
+  peft: { type: "string", default: "lora" },
+  rank: { type: "string" },
+  alpha: { type: "string" },
+  "lora-dropout": { type: "string" },
+  targets: { type: "string" },
+  bottleneck: { type: "string" },
+  "prompt-tokens": { type: "string" },
+} as const;
+
+const TRAIN_OPTIONS = {
+  model: { type: "string" },
+  split: { type: "string", default: "2" },
+  epochs: { type: "string", default: "3" },
+  "batch-size": { type: "string", default: "32" },
+  lr: { type: "string", default: "5e-4" },
+  warmup: { type: "string", default: "0.06" },
+  "weight-decay": { type: "string", default: "0.01" },
+  "max-seq-len": { type: "string", default: "64" },
+  seed: { type: "string", default: "42" },
+  "noise-seed": { type: "string" },
+  "seeded-noise": { type: "boolean", default: false },
+  out: { type: "string" },
+  resume: { type: "boolean", default: false },
+  "checkpoint-every": { type: "string", default: "500" },
+  json: { type: "boolean", default: false },
+  quiet: { type: "boolean", default: false },
+} as const;
+
+function loadDataset(v: Record<string, string | boolean | undefined>, seed: number): Dataset {
+  const subset = {
+    maxTrain: v["max-train"] !== undefined ? positiveInt("--max-train", v["max-train"] as string) : undefined,
+    maxEval: v["max-eval"] !== undefined ? positiveInt("--max-eval", v["max-eval"] as string) : undefined,
+    seed,
+  };
+  if (v.task) return loadTask(v.task as string, { ...subset, dataDir: v["data-dir"] as string | undefined });
+  if (!v.train) throw new UsageError(`give --task (${taskNames.join(", ")}) or --train FILE with --text-column and --label-column`);
+  if (!v["text-column"] || !v["label-column"]) throw new UsageError("--train needs --text-column and --label-column");
+  return loadUserDataset({
+    train: v.train as string,
+    dev: v.dev as string | undefined,
+    format: v.format as "csv" | "tsv" | "jsonl" | undefined,
+    textColumn: v["text-column"] as string,
+    textPairColumn: v["text-pair-column"] as string | undefined,
+    labelColumn: v["label-column"] as string,
+    labels: v.labels ? (v.labels as string).split(",") : undefined,
+    ...subset,
+  });
+}
+
+function mechanismFrom(v: Record<string, string | boolean | undefined>): MechanismSpec {
+  const name = v.privatizer as string;
+  const params: Record<string, string | number> = {};
+  if (v.eta !== undefined) params.eta = positiveNumber("--eta", v.eta as string);
+  if (v["noise-clip"] !== undefined) params.clip = positiveNumber("--noise-clip", v["noise-clip"] as string);
+  if (v.sigma !== undefined) params.sigma = positiveNumber("--sigma", v.sigma as string);
+  if (v["laplace-b"] !== undefined) params.b = positiveNumber("--laplace-b", v["laplace-b"] as string);
+  if (v["cti-table"] !== undefined) params.table = v["cti-table"] as string;
+  return { name, params };
+}
+
+function peftFrom(v: Record<string, string | boolean | undefined>): { name: string; params: Record<string, string | number> } {
+  const params: Record<string, string | number> = {};
+  if (v.rank !== undefined) params.rank = positiveInt("--rank", v.rank as string);
+  if (v.alpha !== undefined) params.alpha = positiveNumber("--alpha", v.alpha as string);
+  if (v["lora-dropout"] !== undefined) params.dropout = Number(v["lora-dropout"]);
+  if (v.targets !== undefined) params.targets = v.targets as string;
+  if (v.bottleneck !== undefined) params.bottleneck = positiveInt("--bottleneck", v.bottleneck as string);
+  if (v["prompt-tokens"] !== undefined) params.tokens = positiveInt("--prompt-tokens", v["prompt-tokens"] as string);
+  return { name: v.peft as string, params };
+}
 
 function positiveInt(flag: string, v: string | undefined): number {
   const n = Number(v);

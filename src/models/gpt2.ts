@@ -1,27 +1,15 @@
 // GPT-2 as Hugging Face defines it: Conv1D weights stored [in, out], pre-LayerNorm blocks,
 // gelu_new, causal attention, lm_head tied to wte. For classification, a bias-free `score`
 // layer reads the last real token (GPT2ForSequenceClassification).
-import { Dropout, Embedding, LayerNorm, Module, ModuleList, Rng, Tensor, init, ops } from "../tensor/index.js";
+import { Dropout, Embedding, LayerNorm, Linear, Module, ModuleList, Rng, Tensor, init, ops } from "../tensor/index.js";
 import { activation, type EncoderBatch } from "./bert.js";
 import type { EncoderConfig } from "./config.js";
 import { lastTokenRows, layerContext, type LayerContext, type SplittableModel } from "./model.js";
 
-/** Hugging Face's Conv1D: y = x W + b with W [in, out]. */
-export class Conv1D extends Module {
-  weight: Tensor;
-  bias: Tensor;
+/** Hugging Face's Conv1D: y = x W + b with W [in, out] — a Linear with the other layout. */
+export class Conv1D extends Linear {
   constructor(inF: number, outF: number, rng: Rng, std: number) {
-    super();
-    this.weight = this.param("weight", init.normal([inF, outF], std, rng));
-    this.bias = this.param("bias", init.zeros([outF]));
-  }
-  forward(x: Tensor): Tensor {
-    return ops.linear(x, this.weight, this.bias, "in_out");
-  }
-  override setParameter(name: string, t: Tensor): void {
-    super.setParameter(name, t);
-    if (name === "weight") this.weight = t;
-    if (name === "bias") this.bias = t;
+    super(inF, outF, rng, { std, layout: "in_out" });
   }
 }
 

@@ -13,32 +13,31 @@ export class Linear extends Module {
   weight: Tensor;
   bias: Tensor | null;
   readonly adapters: LinearAdapter[] = [];
+  /** "out_in": torch.nn.Linear's [out, in]; "in_out": GPT-2's Conv1D [in, out]. */
+  readonly layout: "out_in" | "in_out";
 
   constructor(
     readonly inFeatures: number,
     readonly outFeatures: number,
     rng: Rng,
-    opts: { bias?: boolean; std?: number } = {},
+    opts: { bias?: boolean; std?: number; layout?: "out_in" | "in_out" } = {},
   ) {
     super();
+    this.layout = opts.layout ?? "out_in";
+    const shape = this.layout === "out_in" ? [outFeatures, inFeatures] : [inFeatures, outFeatures];
     // torch.nn.Linear defaults; models re-initialise with their own std (BERT: 0.02).
     this.weight = this.param(
       "weight",
-      opts.std !== undefined
-        ? init.normal([outFeatures, inFeatures], opts.std, rng)
-        : init.kaimingUniform([outFeatures, inFeatures], inFeatures, rng),
+      opts.std !== undefined ? init.normal(shape, opts.std, rng) : init.kaimingUniform(shape, inFeatures, rng),
     );
     this.bias =
       opts.bias === false
         ? null
-        : this.param(
-            "bias",
-            opts.std !== undefined ? init.zeros([outFeatures]) : init.uniform([outFeatures], 1 / Math.sqrt(inFeatures), rng),
-          );
+        : this.param("bias", opts.std !== undefined ? init.zeros([outFeatures]) : init.uniform([outFeatures], 1 / Math.sqrt(inFeatures), rng));
   }
 
   forward(x: Tensor): Tensor {
-    let y = ops.linear(x, this.weight, this.bias);
+    let y = ops.linear(x, this.weight, this.bias, this.layout);
     for (const a of this.adapters) y = a.apply(x, y);
     return y;
   }
@@ -47,6 +46,12 @@ export class Linear extends Module {
   attachAdapter(name: string, adapter: LinearAdapter): void {
     this.child(name, adapter);
     this.adapters.push(adapter);
+  }
+
+  /** Removes every adapter (the base layer again). */
+  detachAdapters(): void {
+    for (const [name, m] of this.namedChildren()) if (this.adapters.includes(m as LinearAdapter)) this.removeChild(name);
+    this.adapters.length = 0;
   }
 
   override setParameter(name: string, t: Tensor): void {

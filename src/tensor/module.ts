@@ -19,6 +19,21 @@ export class Module {
     return m;
   }
 
+  /** Registers a child module from outside (as torch's add_module); PEFT methods use it. */
+  addModule<M extends Module>(name: string, m: M): M {
+    if (this.children.has(name)) throw new Error(`a module named ${name} is already registered`);
+    return this.child(name, m);
+  }
+
+  /** Direct children by name. */
+  namedChildren(): Array<[string, Module]> {
+    return [...this.children];
+  }
+
+  protected removeChild(name: string): void {
+    this.children.delete(name);
+  }
+
   /** Replaces a registered parameter's tensor (checkpoint loading, adapter merging). */
   setParameter(name: string, t: Tensor): void {
     if (!this.params.has(name)) throw new Error(`no parameter named ${name}`);
