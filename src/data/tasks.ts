@@ -1,0 +1,161 @@
+// Built-in tasks by name (SST-2, IMDB, CoLA, MRPC, RTE, SST-5), read from the shared data folder
+// in the layout of ../shared/data/README.md.
+import { existsSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { labelResolver, requiredColumns, toExamples, type ExampleColumns } from "./examples.js";
+import { readRecords, type Format } from "./parse.js";
+import { applySubsets, checkSubsetOptions } from "./sample.js";
+import { readSentimentTrees, sst5Labels } from "./sst-trees.js";
+import type { Dataset, Example, SubsetOptions } from "./types.js";
+
+export const taskNames = ["sst2", "imdb", "cola", "mrpc", "rte", "sst5"] as const;
+export type TaskName = (typeof taskNames)[number];
+
+export interface TaskOptions extends SubsetOptions {
+  /** The shared data folder (holding datasets/); default ../shared/data from the working directory. */
+  dataDir?: string;
+}
+
+export function isTaskName(name: string): name is TaskName {
+  return (taskNames as readonly string[]).includes(name);
+}
+
+export function defaultDataDir(): string {
+  return resolve(process.cwd(), "..", "shared", "data");
+}
+
+interface TableSource {
+  format: Format;
+  columns: ExampleColumns;
+  labels: string[];
+  /** For files without a header line. */
+  columnNames?: string[];
+}
+
+function loadTable(file: string, source: TableSource): Example[] {
+  const table = readRecords(file, {
+    format: source.format,
+    columnNames: source.columnNames,
+    requiredColumns: requiredColumns(source.columns),
+  });
+  return toExamples(table, source.columns, labelResolver(source.labels, true));
+}
+
+/** IMDB reviews keep the HTML line breaks of the site; a run of them becomes one space. */
+export function cleanImdbText(text: string): string {
+  return text.replace(/(?:\s*<br\s*\/?>\s*)+/gi, " ");
+}
+
+interface TaskSpec {
+  title: string;
+  labels: string[];
+  load(dataDir: string): { train: Example[]; dev: Example[]; test?: Example[]; files: string[] };
+}
+
+function tableTask(
+  title: string,
+  dir: string[],
+  files: { train: string; dev: string; test?: string },
+  source: TableSource,
+): TaskSpec {
+  return {
+    title,
+    labels: source.labels,
+    load(dataDir) {
+      const base = join(dataDir, ...dir);
+      const train = join(base, files.train);
+      const dev = join(base, files.dev);
+      const test = files.test === undefined ? undefined : join(base, files.test);
+      const hasTest = test !== undefined && existsSync(test);
+      return {
+        train: loadTable(train, source),
+        dev: loadTable(dev, source),
+        ...(hasTest ? { test: loadTable(test, source) } : {}),
+        files: hasTest ? [train, dev, test] : [train, dev],
+      };
+    },
+  };
+}
+
+const binarySentiment = ["negative", "positive"];
+
+const tasks: Record<TaskName, TaskSpec> = {
+  sst2: tableTask(
+    "SST-2 (GLUE), binary sentiment of movie-review sentences",
+    ["datasets", "sst2"],
+    { train: "train.tsv", dev: "dev.tsv", test: "test-labeled.tsv" },
+    { format: "tsv", columns: { textColumn: "sentence", labelColumn: "label" }, labels: binarySentiment },
+  ),
+  imdb: tableTask(
+    "IMDB reviews (Maas et al. 2011), binary sentiment; dev is the official test split; meta.rating is the 1-10 star score",
+    ["datasets", "imdb"],
+    { train: "train.jsonl.gz", dev: "test.jsonl.gz" },
+    {
+      format: "jsonl",
+      columns: { textColumn: "text", labelColumn: "label", metaColumns: ["rating"], cleanText: cleanImdbText },
+      labels: binarySentiment,
+    },
+  ),
+  cola: tableTask(
+    "CoLA (GLUE), grammatical acceptability; meta.source is the source publication code",
+    ["datasets", "glue", "CoLA"],
+    { train: "train.tsv", dev: "dev.tsv" },
+    {
+      format: "tsv",
+      columnNames: ["source", "label", "originalMark", "sentence"],
+      columns: { textColumn: "sentence", labelColumn: "label", metaColumns: ["source"] },
+      labels: ["unacceptable", "acceptable"],
+    },
+  ),
+  mrpc: tableTask(
+    "MRPC (GLUE), paraphrase pairs; train rebuilt from the MSR release (complete 3,668 pairs)",
+    ["datasets", "glue", "MRPC"],
+    { train: "train_rebuilt_from_msr.tsv", dev: "dev.tsv" },
+    {
+      format: "tsv",
+      columns: { textColumn: "#1 String", textPairColumn: "#2 String", labelColumn: "Quality" },
+      labels: ["not_equivalent", "equivalent"],
+    },
+  ),
+  rte: tableTask(
+    "RTE (GLUE), textual entailment pairs",
+    ["datasets", "glue", "RTE"],
+    { train: "train.tsv", dev: "dev.tsv" },
+    {
+      format: "tsv",
+      columns: { textColumn: "sentence1", textPairColumn: "sentence2", labelColumn: "label" },
+      labels: ["entailment", "not_entailment"],
+    },
+  ),
+  sst5: {
+    title: "SST-5, five-class sentiment of whole sentences (root labels of the Stanford Sentiment Treebank)",
+    labels: sst5Labels,
+    load(dataDir) {
+      const base = join(dataDir, "datasets", "sst-trees");
+      const files = ["train.txt", "dev.txt", "test.txt"].map((f) => join(base, f));
+      const [train, dev, test] = files.map(readSentimentTrees);
+      return { train: train!, dev: dev!, test: test!, files };
+    },
+  },
+};
+
+/** Load a built-in task; maxTrain / maxEval take a seeded, label-stratified subset. */
+export function loadTask(name: string, opts: TaskOptions = {}): Dataset {
+  if (!isTaskName(name)) throw new Error(`unknown task ${JSON.stringify(name)}; the tasks are: ${taskNames.join(", ")}`);
+  checkSubsetOptions(opts);
+  const spec = tasks[name];
+  const dataDir = resolve(opts.dataDir ?? defaultDataDir());
+  if (!existsSync(join(dataDir, "datasets"))) {
+    throw new Error(`no datasets/ folder in the data dir ${dataDir}; pass dataDir (CLI: --data-dir) pointing at shared/data`);
+  }
+  const { train, dev, test, files } = spec.load(dataDir);
+  const dataset: Dataset = {
+    name,
+    labels: spec.labels.slice(),
+    train,
+    dev,
+    ...(test ? { test } : {}),
+    source: `${spec.title}; files: ${files.join(", ")}`,
+  };
+  return applySubsets(dataset, opts);
+}
