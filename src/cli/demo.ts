@@ -18,7 +18,8 @@ export interface DemoOptions {
 }
 
 export async function runDemo(opts: DemoOptions): Promise<void> {
-  const modelDir = opts.modelDir ?? ["models/sap-bert-mini", "models/sap-bert-tiny"].find((d) => existsSync(join(d, "model.safetensors")));
+  const modelDir =
+    opts.modelDir ?? ["models/sap-bert-mini", "models/sap-bert-tiny"].find((d) => existsSync(join(d, "model.safetensors")));
   if (!modelDir) throw new Error("no shipped model found under models/ (sap-bert-mini or sap-bert-tiny)");
   const layers = readConfig(modelDir).numLayers;
   const split = Math.min(2, layers - 1);

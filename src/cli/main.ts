@@ -167,7 +167,12 @@ const commands: Record<string, { summary: string; run: Handler }> = {
         clip: positiveNumber("--clip", v.clip as string),
         maxSeqLen: positiveInt("--max-seq-len", v["max-seq-len"] as string),
         seed,
-        noiseSeed: v["noise-seed"] !== undefined ? nonNegativeInt("--noise-seed", v["noise-seed"] as string) : v["seeded-noise"] ? seed : undefined,
+        noiseSeed:
+          v["noise-seed"] !== undefined
+            ? nonNegativeInt("--noise-seed", v["noise-seed"] as string)
+            : v["seeded-noise"]
+              ? seed
+              : undefined,
         outDir: v.out as string,
         resume: v.resume === true,
         checkpointEvery: positiveInt("--checkpoint-every", v["checkpoint-every"] as string),
@@ -190,22 +195,38 @@ const commands: Record<string, { summary: string; run: Handler }> = {
         out: res.outDir,
       };
       if (v.json) printJson(summary);
-      else process.stdout.write(`done: best dev accuracy ${(100 * res.best_dev_accuracy).toFixed(2)}% (epoch ${res.best_epoch}); adapter, metrics.json and report.md in ${res.outDir}\n`);
+      else
+        process.stdout.write(
+          `done: best dev accuracy ${(100 * res.best_dev_accuracy).toFixed(2)}% (epoch ${res.best_epoch}); adapter, metrics.json and report.md in ${res.outDir}\n`,
+        );
     },
   },
   predict: {
-    summary: "predict --model DIR --adapter DIR --text \"...\" [--text ...] [--json]   runs the tuned model through the split path",
+    summary: 'predict --model DIR --adapter DIR --text "..." [--text ...] [--json]   runs the tuned model through the split path',
     run: async (argv) => {
       const { values } = parseArgs({
         args: argv,
-        options: { model: { type: "string" }, adapter: { type: "string" }, text: { type: "string", multiple: true }, json: { type: "boolean", default: false }, "noise-seed": { type: "string" } },
+        options: {
+          model: { type: "string" },
+          adapter: { type: "string" },
+          text: { type: "string", multiple: true },
+          json: { type: "boolean", default: false },
+          "noise-seed": { type: "string" },
+        },
       });
-      if (!values.model || !values.adapter || !values.text?.length) throw new UsageError("usage: sap predict --model DIR --adapter DIR --text \"...\"");
+      if (!values.model || !values.adapter || !values.text?.length)
+        throw new UsageError('usage: sap predict --model DIR --adapter DIR --text "..."');
       const preds = predictTexts(values.model, values.adapter, values.text, {
         noiseSeed: values["noise-seed"] !== undefined ? nonNegativeInt("--noise-seed", values["noise-seed"]) : undefined,
       });
       if (values.json) printJson({ predictions: preds });
-      else for (const p of preds) process.stdout.write(`${p.label}\t${Object.entries(p.probabilities).map(([k, x]) => `${k}=${x.toFixed(3)}`).join(" ")}\t${p.text}\n`);
+      else
+        for (const p of preds)
+          process.stdout.write(
+            `${p.label}\t${Object.entries(p.probabilities)
+              .map(([k, x]) => `${k}=${x.toFixed(3)}`)
+              .join(" ")}\t${p.text}\n`,
+          );
     },
   },
   bench: {
@@ -300,7 +321,8 @@ function loadDataset(v: Record<string, string | boolean | undefined>, seed: numb
     seed,
   };
   if (v.task) return loadTask(v.task as string, { ...subset, dataDir: v["data-dir"] as string | undefined });
-  if (!v.train) throw new UsageError(`give --task (${taskNames.join(", ")}) or --train FILE with --text-column and --label-column`);
+  if (!v.train)
+    throw new UsageError(`give --task (${taskNames.join(", ")}) or --train FILE with --text-column and --label-column`);
   if (!v["text-column"] || !v["label-column"]) throw new UsageError("--train needs --text-column and --label-column");
   return loadUserDataset({
     train: v.train as string,

@@ -44,9 +44,12 @@ export function readAdapterConfig(dir: string): AdapterConfig {
 /** Applies a saved adapter to a freshly loaded base model (same architecture). */
 export function loadPeft(dir: string, model: SplittableModel): { instance: PeftInstance; config: AdapterConfig } {
   const cfg = readAdapterConfig(dir);
-  if (cfg.modelType !== model.config.modelType) throw new Error(`${dir}: adapter was trained on a ${cfg.modelType} model, not ${model.config.modelType}`);
+  if (cfg.modelType !== model.config.modelType)
+    throw new Error(`${dir}: adapter was trained on a ${cfg.modelType} model, not ${model.config.modelType}`);
   if (cfg.labels.length !== model.config.numLabels)
-    throw new Error(`${dir}: adapter has ${cfg.labels.length} labels but the model head has ${model.config.numLabels}; load the base with numLabels`);
+    throw new Error(
+      `${dir}: adapter has ${cfg.labels.length} labels but the model head has ${model.config.numLabels}; load the base with numLabels`,
+    );
   const instance = getPeft(cfg.method).apply(model, cfg.split, cfg.params, new Rng(0));
   const { tensors } = readSafetensors(join(dir, "adapter_model.safetensors"));
   const want = new Map(instance.trainable());
@@ -56,6 +59,7 @@ export function loadPeft(dir: string, model: SplittableModel): { instance: PeftI
     if (t.data.length !== p.size) throw new Error(`${dir}: ${name} has ${t.data.length} values, the model expects ${p.size}`);
     p.data.set(t.data);
   }
-  for (const name of tensors.keys()) if (!want.has(name)) throw new Error(`${dir}: unexpected tensor ${name} for method ${cfg.method}`);
+  for (const name of tensors.keys())
+    if (!want.has(name)) throw new Error(`${dir}: unexpected tensor ${name} for method ${cfg.method}`);
   return { instance, config: cfg };
 }

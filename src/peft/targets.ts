@@ -33,7 +33,12 @@ export function bottomParams(model: SplittableModel, split: number): Array<[stri
 }
 
 /** Linear layers in layers [from, to) whose path inside the layer ends with one of `suffixes`. */
-export function findLinears(model: SplittableModel, from: number, to: number, suffixes: readonly string[]): Array<[string, Linear]> {
+export function findLinears(
+  model: SplittableModel,
+  from: number,
+  to: number,
+  suffixes: readonly string[],
+): Array<[string, Linear]> {
   const out: Array<[string, Linear]> = [];
   for (const [name, m] of model.namedModules() as Array<[string, Module]>) {
     if (!(m instanceof Linear)) continue;
@@ -71,7 +76,13 @@ export function listParam(v: unknown, fallback: string[]): string[] {
     .filter(Boolean);
 }
 
-export function numParam(params: Record<string, unknown>, key: string, fallback: number, check: (n: number) => boolean, what: string): number {
+export function numParam(
+  params: Record<string, unknown>,
+  key: string,
+  fallback: number,
+  check: (n: number) => boolean,
+  what: string,
+): number {
   const v = params[key];
   const n = v === undefined ? fallback : Number(v);
   if (!Number.isFinite(n) || !check(n)) throw new Error(`peft: ${key} must be ${what}, got ${String(v)}`);

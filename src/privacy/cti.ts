@@ -12,6 +12,8 @@ import type { NoiseSource } from "./noise.js";
 import { positiveParam, registerPrivatizer, type PrivatizeInput, type Privatizer } from "./privatizer.js";
 
 export const CTI_FLOOR = 0.6;
+/** The floor as stored in the float32 table (0.6 is not exact in float32). */
+const FLOOR32 = Math.fround(CTI_FLOOR);
 
 export interface CtiTable {
   numClasses: number;
@@ -71,13 +73,13 @@ export function buildCtiTable(
 export function ctiSummary(t: CtiTable): { aboveFloor: number[]; aboveFloorInference: number; maxMultiplier: number } {
   const aboveFloor = Array.from({ length: t.numClasses }, (_, c) => {
     let n = 0;
-    for (let m = 0; m < t.vocabSize; m++) if (t.multipliers[c * t.vocabSize + m]! > CTI_FLOOR) n++;
+    for (let m = 0; m < t.vocabSize; m++) if (t.multipliers[c * t.vocabSize + m]! > FLOOR32) n++;
     return n;
   });
   let inf = 0;
   let max = CTI_FLOOR;
   for (const v of t.inferenceMultipliers) {
-    if (v > CTI_FLOOR) inf++;
+    if (v > FLOOR32) inf++;
     if (v > max) max = v;
   }
   return { aboveFloor, aboveFloorInference: inf, maxMultiplier: max };
@@ -96,7 +98,7 @@ export function saveCtiTable(path: string, t: CtiTable): void {
         const row: Record<string, number> = {};
         for (let m = 0; m < t.vocabSize; m++) {
           const v = t.multipliers[c * t.vocabSize + m]!;
-          if (v > CTI_FLOOR) row[m] = Number(v.toPrecision(6));
+          if (v > FLOOR32) row[m] = Number(v.toPrecision(6));
         }
         return row;
       }),

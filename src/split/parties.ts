@@ -39,13 +39,17 @@ export class Customer {
   constructor(readonly opts: CustomerOptions) {
     const L = opts.model.numLayers;
     if (!Number.isInteger(opts.split) || opts.split < 0 || opts.split > L - 1)
-      throw new Error(`split k = ${opts.split} is outside 0..${L - 1} for a model of ${L} layers (k = 0 cuts after the embeddings)`);
+      throw new Error(
+        `split k = ${opts.split} is outside 0..${L - 1} for a model of ${L} layers (k = 0 cuts after the embeddings)`,
+      );
   }
 
   /** Bottom forward + privatization. Labels are attached for training (CTI uses them too). */
   encode(batch: EncoderBatch, labels?: Int32Array): WireBatch {
     const { model, split, privatizer, noise, trainBottom } = this.opts;
-    const ids = privatizer.privatizeTokens ? privatizer.privatizeTokens(batch.inputIds, batch.attentionMask, noise) : batch.inputIds;
+    const ids = privatizer.privatizeTokens
+      ? privatizer.privatizeTokens(batch.inputIds, batch.attentionMask, noise)
+      : batch.inputIds;
     const b = { ...batch, inputIds: ids };
     const run = (): Tensor => {
       const ctx = layerContext(b);
@@ -66,7 +70,8 @@ export class Customer {
   /** U-shaped training: the vendor's gradient with respect to what it received. */
   backward(gradHidden: Float32Array): void {
     const tb = this.opts.trainBottom;
-    if (!tb || !this.pending) throw new Error("customer: no pending bottom forward to differentiate (not U-shaped, or already done)");
+    if (!tb || !this.pending)
+      throw new Error("customer: no pending bottom forward to differentiate (not U-shaped, or already done)");
     // Additive noise passes the gradient through unchanged (clipping's Jacobian is ignored).
     backward(this.pending, gradHidden);
     this.pending = null;
@@ -97,7 +102,12 @@ export interface StepResult {
 /** Runs the top: hooks (soft prompts) around layers split..L-1, then the head. */
 export function topForward(model: SplittableModel, split: number, hooks: TopHooks, x: Tensor, wire: WireBatch): Tensor {
   // The vendor never has token ids: the top's batch carries only sizes and the mask.
-  const batch: EncoderBatch = { batchSize: wire.batchSize, seqLen: wire.seqLen, inputIds: new Int32Array(0), attentionMask: wire.attentionMask };
+  const batch: EncoderBatch = {
+    batchSize: wire.batchSize,
+    seqLen: wire.seqLen,
+    inputIds: new Int32Array(0),
+    attentionMask: wire.attentionMask,
+  };
   let ctx: LayerContext = layerContext(batch);
   let h = x;
   if (hooks.input) ({ h, ctx } = hooks.input(h, ctx));
@@ -112,8 +122,10 @@ export function topForward(model: SplittableModel, split: number, hooks: TopHook
 export function checkWire(wire: WireBatch, expectDim: number): void {
   const { batchSize: B, seqLen: T, dim } = wire;
   if (dim !== expectDim) throw new Error(`wire batch has representations of size ${dim}; the model expects ${expectDim}`);
-  if (wire.hidden.length !== B * T * dim) throw new Error(`wire batch holds ${wire.hidden.length} values, expected B*T*d = ${B * T * dim}`);
-  if (wire.attentionMask.length !== B * T) throw new Error(`wire batch mask has ${wire.attentionMask.length} entries, expected ${B * T}`);
+  if (wire.hidden.length !== B * T * dim)
+    throw new Error(`wire batch holds ${wire.hidden.length} values, expected B*T*d = ${B * T * dim}`);
+  if (wire.attentionMask.length !== B * T)
+    throw new Error(`wire batch mask has ${wire.attentionMask.length} entries, expected ${B * T}`);
   if (wire.labels && wire.labels.length !== B) throw new Error(`wire batch has ${wire.labels.length} labels for ${B} rows`);
 }
 
@@ -154,7 +166,13 @@ export class Vendor {
     const pred = argmaxRows(logits);
     let correct = 0;
     for (let b = 0; b < wire.batchSize; b++) correct += pred[b] === wire.labels[b] ? 1 : 0;
-    return { loss: loss.item(), correct, count: wire.batchSize, gradNorm, gradHidden: returnGradient ? (x.grad?.slice() ?? undefined) : undefined };
+    return {
+      loss: loss.item(),
+      correct,
+      count: wire.batchSize,
+      gradNorm,
+      gradHidden: returnGradient ? (x.grad?.slice() ?? undefined) : undefined,
+    };
   }
 
   /** Logits [B, C] for a privatized batch (evaluation and inference). Call inside tidy(). */
@@ -162,6 +180,8 @@ export class Vendor {
     const { model, split, peft } = this.opts;
     checkWire(wire, model.config.hiddenSize);
     model.eval();
-    return noGrad(() => topForward(model, split, peft.hooks, new Tensor(wire.hidden, [wire.batchSize, wire.seqLen, wire.dim]), wire)).data.slice();
+    return noGrad(() =>
+      topForward(model, split, peft.hooks, new Tensor(wire.hidden, [wire.batchSize, wire.seqLen, wire.dim]), wire),
+    ).data.slice();
   }
 }

@@ -33,7 +33,10 @@ export class Linear extends Module {
     this.bias =
       opts.bias === false
         ? null
-        : this.param("bias", opts.std !== undefined ? init.zeros([outFeatures]) : init.uniform([outFeatures], 1 / Math.sqrt(inFeatures), rng));
+        : this.param(
+            "bias",
+            opts.std !== undefined ? init.zeros([outFeatures]) : init.uniform([outFeatures], 1 / Math.sqrt(inFeatures), rng),
+          );
   }
 
   forward(x: Tensor): Tensor {

@@ -113,28 +113,54 @@ export function collate(items: Encoded[], padId: number): { batch: EncoderBatch;
     tokenTypeIds.set(x.typeIds, b * T);
     attentionMask.fill(1, b * T, b * T + x.ids.length);
   });
-  return { batch: { batchSize: B, seqLen: T, inputIds, attentionMask, tokenTypeIds }, labels: Int32Array.from(items, (x) => x.label) };
+  return {
+    batch: { batchSize: B, seqLen: T, inputIds, attentionMask, tokenTypeIds },
+    labels: Int32Array.from(items, (x) => x.label),
+  };
 }
 
 /** Builds the privatizer, giving mechanisms what they learn from (CTI: the training set). */
-export function buildPrivatizer(spec: MechanismSpec, model: SplittableModel, tok: Tokenizer, train: Encoded[], numLabels: number): Privatizer {
+export function buildPrivatizer(
+  spec: MechanismSpec,
+  model: SplittableModel,
+  tok: Tokenizer,
+  train: Encoded[],
+  numLabels: number,
+): Privatizer {
   const embeddings = model.namedParameters().find(([n]) => /(word_embeddings|wte)\.weight$/.test(n))?.[1];
   return createPrivatizer(spec.name, spec.params, {
-    trainingSet: { inputIds: train.map((x) => x.ids), labels: train.map((x) => x.label), numLabels, vocabSize: model.config.vocabSize },
+    trainingSet: {
+      inputIds: train.map((x) => x.ids),
+      labels: train.map((x) => x.label),
+      numLabels,
+      vocabSize: model.config.vocabSize,
+    },
     vocabEmbeddings: embeddings ? { data: embeddings.data, rows: embeddings.shape[0]!, dim: embeddings.shape[1]! } : undefined,
     specialTokenIds: new Set([tok.clsId, tok.sepId, tok.padId, tok.bosId, tok.eosId].filter((x): x is number => x !== undefined)),
   });
 }
 
 /** Applies a PEFT method to the top and freezes everything else. */
-export function preparePeft(model: SplittableModel, split: number, spec: { name: string; params: PeftParams }, rng: Rng): PeftInstance {
+export function preparePeft(
+  model: SplittableModel,
+  split: number,
+  spec: { name: string; params: PeftParams },
+  rng: Rng,
+): PeftInstance {
   model.requiresGrad(false);
   const inst = getPeft(spec.name).apply(model, split, spec.params, rng);
   for (const [, t] of inst.trainable()) t.requiresGrad = true;
   return inst;
 }
 
-export function evaluateAccuracy(customer: Customer, vendor: Vendor, data: Encoded[], batchSize: number, padId: number, onWire?: (w: WireBatch) => void): number {
+export function evaluateAccuracy(
+  customer: Customer,
+  vendor: Vendor,
+  data: Encoded[],
+  batchSize: number,
+  padId: number,
+  onWire?: (w: WireBatch) => void,
+): number {
   let correct = 0;
   for (let i = 0; i < data.length; i += batchSize) {
     const { batch, labels } = collate(data.slice(i, i + batchSize), padId);
@@ -158,7 +184,8 @@ export async function finetune(opts: FinetuneOptions): Promise<FinetuneResult> {
   const { dataset } = opts;
   const tok = loadTokenizer(opts.modelDir);
   const { model, config } = loadClassifier(opts.modelDir, { labels: dataset.labels, seed: opts.seed });
-  if (opts.maxSeqLen > config.maxPositions) throw new Error(`--max-seq-len ${opts.maxSeqLen} exceeds the model's ${config.maxPositions} positions`);
+  if (opts.maxSeqLen > config.maxPositions)
+    throw new Error(`--max-seq-len ${opts.maxSeqLen} exceeds the model's ${config.maxPositions} positions`);
   const rng = new Rng(opts.seed);
   const train = encodeExamples(tok, dataset.train, opts.maxSeqLen);
   const dev = encodeExamples(tok, dataset.dev, opts.maxSeqLen);
@@ -180,17 +207,41 @@ export async function finetune(opts: FinetuneOptions): Promise<FinetuneResult> {
   if (privatizer instanceof CtiPrivatizer) {
     saveCtiTable(join(opts.outDir, "cti.json"), privatizer.table);
     cti = ctiSummary(privatizer.table);
-    emit({ task: "finetune", done: 0, total: 1, unit: "steps", message: `CTI: ${cti.aboveFloorInference} tokens above the floor (per class: ${cti.aboveFloor.join(", ")})` });
+    emit({
+      task: "finetune",
+      done: 0,
+      total: 1,
+      unit: "steps",
+      message: `CTI: ${cti.aboveFloorInference} tokens above the floor (per class: ${cti.aboveFloor.join(", ")})`,
+    });
   }
 
   const stepsPerEpoch = Math.ceil(train.length / opts.batchSize);
   const totalSteps = stepsPerEpoch * opts.epochs;
   const warmup = Math.round(opts.warmupRatio * totalSteps);
   const ckptDir = join(opts.outDir, "checkpoint");
-  let st: FinetuneState = { epoch: 0, batchInEpoch: 0, step: 0, trainSeconds: 0, examplesSeen: 0, lossSum: 0, correct: 0, count: 0, epochs: [], best: -1, bestEpoch: -1 };
+  let st: FinetuneState = {
+    epoch: 0,
+    batchInEpoch: 0,
+    step: 0,
+    trainSeconds: 0,
+    examplesSeen: 0,
+    lossSum: 0,
+    correct: 0,
+    count: 0,
+    epochs: [],
+    best: -1,
+    bestEpoch: -1,
+  };
   if (opts.resume && existsSync(join(ckptDir, "state.json"))) {
     st = loadTrainerCheckpoint<FinetuneState>(ckptDir, model, optimizer);
-    emit({ task: "finetune", done: st.step, total: totalSteps, unit: "steps", message: `resumed at epoch ${st.epoch + 1}, batch ${st.batchInEpoch}` });
+    emit({
+      task: "finetune",
+      done: st.step,
+      total: totalSteps,
+      unit: "steps",
+      message: `resumed at epoch ${st.epoch + 1}, batch ${st.batchInEpoch}`,
+    });
   }
 
   const settings = {
@@ -219,7 +270,10 @@ export async function finetune(opts: FinetuneOptions): Promise<FinetuneResult> {
     labels: dataset.labels,
     modelType: config.modelType,
     baseModel: opts.modelDir,
-    privatizer: privatizer instanceof CtiPrivatizer ? { name: "cti", params: { ...opts.privatizer.params, table: "cti.json" } } : opts.privatizer,
+    privatizer:
+      privatizer instanceof CtiPrivatizer
+        ? { name: "cti", params: { ...opts.privatizer.params, table: "cti.json" } }
+        : opts.privatizer,
     maxSeqLen: opts.maxSeqLen,
   };
   const saveAdapter = (): void => {
@@ -274,7 +328,14 @@ export async function finetune(opts: FinetuneOptions): Promise<FinetuneResult> {
       if (st.step % 20 === 0) await new Promise((res) => setImmediate(res));
     }
     if (stopped) break;
-    const devAccuracy = evaluateAccuracy(customer, vendor, dev, Math.max(opts.batchSize, 64), tok.padId, opts.onWire ? (w) => opts.onWire!(w, "eval") : undefined);
+    const devAccuracy = evaluateAccuracy(
+      customer,
+      vendor,
+      dev,
+      Math.max(opts.batchSize, 64),
+      tok.padId,
+      opts.onWire ? (w) => opts.onWire!(w, "eval") : undefined,
+    );
     const rec: EpochRecord = {
       epoch: st.epoch + 1,
       trainLoss: st.lossSum / Math.max(1, st.count),
@@ -341,10 +402,15 @@ export function finetuneReport(r: FinetuneResult): string {
     ``,
     `| epoch | train loss | train acc | dev acc | seconds |`,
     `|---|---|---|---|---|`,
-    ...r.epochs.map((e) => `| ${e.epoch} | ${e.trainLoss.toFixed(4)} | ${pct(e.trainAccuracy)} | ${pct(e.devAccuracy)} | ${e.seconds.toFixed(1)} |`),
+    ...r.epochs.map(
+      (e) =>
+        `| ${e.epoch} | ${e.trainLoss.toFixed(4)} | ${pct(e.trainAccuracy)} | ${pct(e.devAccuracy)} | ${e.seconds.toFixed(1)} |`,
+    ),
     ``,
     `Best dev accuracy **${pct(r.best_dev_accuracy)}** (epoch ${r.best_epoch}); ${r.examples_per_second.toFixed(1)} training examples/s; ${r.train_seconds.toFixed(1)} s of training.`,
-    r.cti ? `\nCTI: ${r.cti.aboveFloorInference} vocabulary tokens get more than the floor budget (max ${r.cti.maxMultiplier.toFixed(2)}·η₀).` : "",
+    r.cti
+      ? `\nCTI: ${r.cti.aboveFloorInference} vocabulary tokens get more than the floor budget (max ${r.cti.maxMultiplier.toFixed(2)}·η₀).`
+      : "",
     ``,
   ].join("\n");
 }

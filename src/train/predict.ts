@@ -15,7 +15,12 @@ export interface Prediction {
   probabilities: Record<string, number>;
 }
 
-export function predictTexts(modelDir: string, adapterDir: string, texts: string[], opts: { noiseSeed?: number; privatizer?: { name: string; params: Record<string, string | number | boolean> } } = {}): Prediction[] {
+export function predictTexts(
+  modelDir: string,
+  adapterDir: string,
+  texts: string[],
+  opts: { noiseSeed?: number; privatizer?: { name: string; params: Record<string, string | number | boolean> } } = {},
+): Prediction[] {
   const cfg = readAdapterConfig(adapterDir);
   const tok = loadTokenizer(modelDir);
   const { model } = loadClassifier(modelDir, { labels: cfg.labels });

@@ -22,11 +22,22 @@ const ARCHS = ["tiny-bert", "tiny-roberta", "tiny-distilbert", "tiny-gpt2"] as c
 const METHODS = ["lora", "adapter", "prompt", "prefix", "bitfit", "full"] as const;
 const SPLIT = 1;
 
-function setup(arch: string, method: string): { model: SplittableModel; vendor: Vendor; wire: WireBatch; peft: ReturnType<typeof preparePeft> } {
+function setup(
+  arch: string,
+  method: string,
+): { model: SplittableModel; vendor: Vendor; wire: WireBatch; peft: ReturnType<typeof preparePeft> } {
   const { model } = loadClassifier(fixture(arch), { seed: 3 });
-  const golden = JSON.parse(readFileSync(join(fixture(arch), "golden.json"), "utf8")) as { input_ids: number[][]; attention_mask: number[][] };
+  const golden = JSON.parse(readFileSync(join(fixture(arch), "golden.json"), "utf8")) as {
+    input_ids: number[][];
+    attention_mask: number[][];
+  };
   const batch = goldenBatch(golden);
-  const peft = preparePeft(model, SPLIT, { name: method, params: method === "lora" ? { rank: 4, alpha: 8, dropout: 0 } : {} }, new Rng(5));
+  const peft = preparePeft(
+    model,
+    SPLIT,
+    { name: method, params: method === "lora" ? { rank: 4, alpha: 8, dropout: 0 } : {} },
+    new Rng(5),
+  );
   const customer = new Customer({ model, split: SPLIT, privatizer: new NoPrivatizer(), noise: new SeededNoise(1) });
   const wire = tidy(() => customer.encode(batch, Int32Array.from([1, 0])));
   const optimizer = new AdamW(
@@ -38,7 +49,12 @@ function setup(arch: string, method: string): { model: SplittableModel; vendor: 
 
 describe("PEFT methods (table-driven)", () => {
   it("the registry lists all six", () => {
-    assert.deepEqual(listPeft().map((m) => m.name).sort(), [...METHODS].sort());
+    assert.deepEqual(
+      listPeft()
+        .map((m) => m.name)
+        .sort(),
+      [...METHODS].sort(),
+    );
   });
 
   for (const arch of ARCHS)
@@ -74,7 +90,13 @@ describe("PEFT methods (table-driven)", () => {
         savePeft(dir, peft, { split: SPLIT, labels: model.config.labels, modelType: model.config.modelType, baseModel: arch });
         const fresh = loadClassifier(fixture(arch), { seed: 99 }).model;
         const loaded = loadPeft(dir, fresh);
-        const v2 = new Vendor({ model: fresh, split: SPLIT, peft: loaded.instance, optimizer: new AdamW([], { lr: 1 }), clip: 1 });
+        const v2 = new Vendor({
+          model: fresh,
+          split: SPLIT,
+          peft: loaded.instance,
+          optimizer: new AdamW([], { lr: 1 }),
+          clip: 1,
+        });
         const logits2 = tidy(() => v2.predict(wire));
         logits2.forEach((v, i) => assert.ok(Math.abs(v - logits1[i]!) < 1e-5, `reloaded logit ${i}: ${v} vs ${logits1[i]}`));
       });
@@ -93,7 +115,10 @@ describe("PEFT methods (table-driven)", () => {
       const w0 = q.data.slice();
       const unmerged = tidy(() => vendor.predict(wire));
       peft.merge!();
-      assert.ok(q.data.some((v, i) => v !== w0[i]), "merge folds B·A into the weight");
+      assert.ok(
+        q.data.some((v, i) => v !== w0[i]),
+        "merge folds B·A into the weight",
+      );
       const merged = tidy(() => vendor.predict(wire));
       merged.forEach((v, i) => assert.ok(Math.abs(v - unmerged[i]!) < 1e-5, `merged logit ${i}`));
       peft.unmerge!();
@@ -104,7 +129,13 @@ describe("PEFT methods (table-driven)", () => {
   it("bad parameters and unknown methods are named", () => {
     assert.throws(() => setup("tiny-bert", "nope"), /unknown PEFT method "nope" \(available: .*lora/);
     const { model } = loadClassifier(fixture("tiny-bert"));
-    assert.throws(() => preparePeft(model, 1, { name: "lora", params: { rank: 0 } }, new Rng(1)), /rank must be a positive integer/);
-    assert.throws(() => preparePeft(model, 1, { name: "lora", params: { targets: "nothing" } }, new Rng(1)), /no Linear layer matches targets nothing/);
+    assert.throws(
+      () => preparePeft(model, 1, { name: "lora", params: { rank: 0 } }, new Rng(1)),
+      /rank must be a positive integer/,
+    );
+    assert.throws(
+      () => preparePeft(model, 1, { name: "lora", params: { targets: "nothing" } }, new Rng(1)),
+      /no Linear layer matches targets nothing/,
+    );
   });
 });

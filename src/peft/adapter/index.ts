@@ -27,7 +27,8 @@ export const adapter: PeftMethod = {
   apply(model, split, params, rng): PeftInstance {
     const size = numParam(params, "bottleneck", 64, (n) => Number.isInteger(n) && n >= 1, "a positive integer");
     const targets = listParam(params.targets, ADAPTER_TARGETS[model.config.modelType]!);
-    for (const [, lin] of findLinears(model, split, model.numLayers, targets)) lin.attachAdapter("adapter", new BottleneckAdapter(lin.outFeatures, size, rng));
+    for (const [, lin] of findLinears(model, split, model.numLayers, targets))
+      lin.attachAdapter("adapter", new BottleneckAdapter(lin.outFeatures, size, rng));
     return {
       method: "adapter",
       params: { bottleneck: size, targets },

@@ -11,7 +11,10 @@ export const bitfit: PeftMethod = {
     return {
       method: "bitfit",
       params: {},
-      trainable: () => [...model.namedParameters().filter(([n]) => n.endsWith(".bias") && isTopLayerParam(model, split, n)), ...headParams(model)],
+      trainable: () => [
+        ...model.namedParameters().filter(([n]) => n.endsWith(".bias") && isTopLayerParam(model, split, n)),
+        ...headParams(model),
+      ],
       hooks: {},
     };
   },

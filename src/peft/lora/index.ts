@@ -16,7 +16,8 @@ export const lora: PeftMethod = {
     const dropout = numParam(params, "dropout", 0.1, (n) => n >= 0 && n < 1, "in [0, 1)");
     const targets = listParam(params.targets, DEFAULT_LORA_TARGETS[model.config.modelType]!);
     const linears = findLinears(model, split, model.numLayers, targets);
-    if (split < model.numLayers && !linears.length) throw new Error(`lora: no Linear layer matches targets ${targets.join(", ")} in the top layers`);
+    if (split < model.numLayers && !linears.length)
+      throw new Error(`lora: no Linear layer matches targets ${targets.join(", ")} in the top layers`);
     const adapters: LoraAdapter[] = [];
     for (const [, lin] of linears) {
       const a = new LoraAdapter(lin, { rank, alpha, dropout }, rng);

@@ -17,7 +17,8 @@ export const prefix: PeftMethod = {
     const n = numParam(params, "tokens", 10, (x) => Number.isInteger(x) && x >= 1, "a positive integer");
     const list = model.addModule("peft_prefix", new ModuleList<SoftTokens>());
     const byLayer = new Map<number, SoftTokens>();
-    for (let i = split; i < model.numLayers; i++) byLayer.set(i, list.push(new SoftTokens(init.normal([n, model.config.hiddenSize], 0.02, rng))));
+    for (let i = split; i < model.numLayers; i++)
+      byLayer.set(i, list.push(new SoftTokens(init.normal([n, model.config.hiddenSize], 0.02, rng))));
     const saved: LayerContext[] = [];
     return {
       method: "prefix",

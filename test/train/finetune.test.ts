@@ -1,0 +1,149 @@
+// The fine-tuning loop end to end on a tiny model: it trains, writes its artefacts, and a run
+// killed mid-epoch (SIGKILL, no chance to clean up) resumes from its last checkpoint.
+import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
+import { loadTask } from "../../src/data/index.js";
+import { finetune } from "../../src/train/finetune.js";
+import { predictTexts } from "../../src/train/predict.js";
+import { dataPath, fixture, repoRoot } from "../paths.js";
+
+const dirs: string[] = [];
+after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+const tmp = (): string => {
+  const d = mkdtempSync(join(tmpdir(), "sap-ft-"));
+  dirs.push(d);
+  return d;
+};
+const cli = join(repoRoot, "dist", "src", "cli", "main.js");
+const dataDir = dataPath();
+
+describe("finetune", () => {
+  it("trains with CTI noise, saves adapter + CTI table + metrics, and predicts through the split path", async () => {
+    const out = tmp();
+    const dataset = loadTask("sst2", { dataDir, maxTrain: 256, maxEval: 64, seed: 1 });
+    const res = await finetune({
+      modelDir: fixture("tiny-bert"),
+      dataset,
+      split: 1,
+      privatizer: { name: "cti", params: { eta: 50 } },
+      peft: { name: "lora", params: {} },
+      epochs: 2,
+      batchSize: 32,
+      lr: 1e-3,
+      warmupRatio: 0.1,
+      weightDecay: 0.01,
+      clip: 1,
+      maxSeqLen: 32,
+      seed: 3,
+      noiseSeed: 4,
+      outDir: out,
+      resume: false,
+      checkpointEvery: 100,
+    });
+    assert.equal(res.epochs.length, 2);
+    assert.equal(res.steps, 16);
+    assert.ok(res.best_dev_accuracy >= 0 && res.best_dev_accuracy <= 1);
+    assert.ok(res.cti && res.cti.aboveFloorInference > 0 && res.cti.aboveFloorInference < 30522);
+    for (const f of [
+      "metrics.json",
+      "report.md",
+      "cti.json",
+      "adapter/adapter_config.json",
+      "adapter/adapter_model.safetensors",
+      "adapter/cti.json",
+    ])
+      assert.ok(existsSync(join(out, f)), f);
+    const preds = predictTexts(fixture("tiny-bert"), join(out, "adapter"), ["a gripping , funny movie", "dull"], {
+      noiseSeed: 1,
+    });
+    assert.equal(preds.length, 2);
+    for (const p of preds) assert.ok(Math.abs(Object.values(p.probabilities).reduce((a, b) => a + b, 0) - 1) < 1e-5);
+  });
+
+  it("resumes after kill -9 mid-epoch and finishes the run", async () => {
+    const out = tmp();
+    const args = [
+      cli,
+      "finetune",
+      "--model",
+      fixture("tiny-bert"),
+      "--task",
+      "sst2",
+      "--data-dir",
+      dataDir,
+      "--max-train",
+      "640",
+      "--max-eval",
+      "64",
+      "--split",
+      "1",
+      "--privatizer",
+      "dchi",
+      "--eta",
+      "100",
+      "--peft",
+      "lora",
+      "--epochs",
+      "2",
+      "--batch-size",
+      "16",
+      "--lr",
+      "1e-3",
+      "--max-seq-len",
+      "32",
+      "--noise-seed",
+      "5",
+      "--checkpoint-every",
+      "5",
+      "--out",
+      out,
+      "--json",
+      "--quiet",
+    ];
+    // First run: killed once a mid-epoch checkpoint exists (steps 5, 10, ... of 40 per epoch).
+    const child = spawn(process.execPath, args, { stdio: "ignore", env: { ...process.env, SAP_QUIET: "1" } });
+    const state = join(out, "checkpoint", "state.json");
+    const deadline = Date.now() + 60_000;
+    let killedAt = -1;
+    while (Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+      if (existsSync(state)) {
+        try {
+          const st = JSON.parse(readFileSync(state, "utf8")) as { step: number };
+          if (st.step >= 10) {
+            child.kill("SIGKILL");
+            killedAt = st.step;
+            break;
+          }
+        } catch {
+          // mid-rename; try again
+        }
+      }
+    }
+    await new Promise((r) => child.on("exit", r));
+    assert.ok(killedAt >= 10, "the first run reached a checkpoint before being killed");
+    assert.ok(!existsSync(join(out, "metrics.json")), "the first run did not finish");
+    const st = JSON.parse(readFileSync(state, "utf8")) as { step: number; epoch: number; batchInEpoch: number };
+    assert.ok(st.step < 80, "killed before the end");
+
+    const again = spawnSync(process.execPath, [...args, "--resume"], {
+      encoding: "utf8",
+      env: { ...process.env, SAP_QUIET: "1" },
+    });
+    assert.equal(again.status, 0, again.stderr);
+    const summary = JSON.parse(again.stdout.trim().split("\n").pop()!) as { best_dev_accuracy: number; epochs: number };
+    const metrics = JSON.parse(readFileSync(join(out, "metrics.json"), "utf8")) as {
+      steps: number;
+      epochs: unknown[];
+      completed: boolean;
+    };
+    assert.equal(metrics.steps, 80, "40 steps per epoch x 2, counting those before the kill");
+    assert.equal(metrics.epochs.length, 2);
+    assert.ok(metrics.completed);
+    assert.ok(summary.best_dev_accuracy > 0);
+  });
+});
