@@ -229,6 +229,81 @@ const commands: Record<string, { summary: string; run: Handler }> = {
           );
     },
   },
+  eval: {
+    summary:
+      "eval privacy --model DIR --task T --split K --privatizers none,dchi,cti --etas 25,50,100 --attacks nn-l2,mlp [--seeds N] --out DIR [--json]",
+    run: async (argv) => {
+      const { values, positionals } = parseArgs({
+        args: argv,
+        allowPositionals: true,
+        options: {
+          ...DATA_OPTIONS,
+          model: { type: "string" },
+          split: { type: "string", default: "2" },
+          privatizers: { type: "string", default: "none,dchi,cti" },
+          etas: { type: "string", default: "25,50,100,200" },
+          attacks: { type: "string", default: "nn-l2,mlp" },
+          seeds: { type: "string", default: "1" },
+          public: { type: "string", multiple: true },
+          "max-public": { type: "string", default: "4000" },
+          peft: { type: "string", default: "lora" },
+          epochs: { type: "string", default: "1" },
+          "batch-size": { type: "string", default: "32" },
+          lr: { type: "string", default: "1e-3" },
+          "max-seq-len": { type: "string", default: "64" },
+          seed: { type: "string", default: "42" },
+          "attack-only": { type: "boolean", default: false },
+          out: { type: "string" },
+          json: { type: "boolean", default: false },
+        },
+      });
+      if (positionals[0] !== "privacy") throw new UsageError("usage: sap eval privacy --model DIR --task T ... --out DIR");
+      if (!values.model || !values.out) throw new UsageError("--model DIR and --out DIR are required");
+      const v = values as Record<string, string | boolean | string[] | undefined>;
+      const dataset = loadDataset(v as Record<string, string | boolean | undefined>, nonNegativeInt("--seed", values.seed));
+      const { readDocuments } = await import("../train/corpus.js");
+      const publicFiles = values.public ?? [
+        join(
+          values["data-dir"] ?? join(process.cwd(), "..", "shared", "data"),
+          "corpora",
+          "brown",
+          "brown_sentences_untagged.txt",
+        ),
+      ];
+      const maxPublic = positiveInt("--max-public", values["max-public"]);
+      const publicTexts = publicFiles
+        .flatMap((f) => readDocuments(f))
+        .flatMap((d) => d.split("\n"))
+        .filter((l) => l.trim().length > 0)
+        .slice(0, maxPublic);
+      const { runPrivacySweep } = await import("../eval/sweep.js");
+      const list = (x: string | undefined): string[] =>
+        (x ?? "")
+          .split(",")
+          .map((s) => s.trim())
+          .filter(Boolean);
+      const { summary } = await runPrivacySweep({
+        modelDir: values.model,
+        dataset,
+        split: nonNegativeInt("--split", values.split),
+        privatizers: list(values.privatizers),
+        etas: list(values.etas).map((e) => positiveNumber("--etas", e)),
+        attacks: list(values.attacks),
+        seeds: positiveInt("--seeds", values.seeds),
+        publicTexts,
+        peft: { name: values.peft!, params: {} },
+        epochs: positiveInt("--epochs", values.epochs),
+        batchSize: positiveInt("--batch-size", values["batch-size"]),
+        lr: positiveNumber("--lr", values.lr),
+        maxSeqLen: positiveInt("--max-seq-len", values["max-seq-len"]),
+        outDir: values.out,
+        attackOnly: values["attack-only"],
+        onProgress: terminalProgress(),
+      });
+      if (values.json) printJson({ results: summary });
+      else process.stdout.write(`report: ${join(values.out, "report.md")} (and report.html, plot.svg, results.json/csv)\n`);
+    },
+  },
   bench: {
     summary: "bench engine [--json] [--rounds N] [--iters N] [--no-torch]   benchmarks against PyTorch",
     run: async (argv) => {

@@ -1,7 +1,7 @@
 // BERT as Hugging Face defines it (BertModel, BertForSequenceClassification, BertForMaskedLM),
 // with the same parameter names so checkpoints map one-to-one. The encoder is exposed layer by
 // layer so that the split protocol can cut it after any layer k.
-import { Dropout, Embedding, LayerNorm, Linear, Module, ModuleList, Rng, Tensor, ops } from "../tensor/index.js";
+import { Dropout, Embedding, LayerNorm, Linear, Module, ModuleList, Rng, Tensor, noGrad, ops } from "../tensor/index.js";
 import type { EncoderConfig } from "./config.js";
 import { additiveMask, firstTokenRows, type LayerContext, type SplittableModel } from "./model.js";
 
@@ -251,6 +251,14 @@ abstract class BertLikeClassifier extends Module implements SplittableModel {
   }
   embed(batch: EncoderBatch): Tensor {
     return this.base.embeddings.forward(batch);
+  }
+  embedCandidates(t: number): Float32Array {
+    const e = this.base.embeddings;
+    const pos = e.roberta ? this.config.padTokenId + 1 + t : t;
+    return noGrad(() => {
+      const row = ops.add(ops.selectRows(e.position_embeddings.weight, [pos]), ops.selectRows(e.token_type_embeddings.weight, [0]));
+      return e.LayerNorm.forward(ops.add(e.word_embeddings.weight, ops.reshape(row, [row.size]))).data.slice();
+    });
   }
   layer(i: number, hidden: Tensor, ctx: LayerContext): Tensor {
     return this.base.layers[i]!.forward(hidden, ctx.mask);

@@ -1,6 +1,6 @@
 // DistilBERT as Hugging Face defines it (DistilBertForSequenceClassification): no token types,
 // no pooler; the head is pre_classifier + ReLU + classifier on the [CLS] position.
-import { Dropout, Embedding, LayerNorm, Linear, Module, ModuleList, Rng, Tensor, ops } from "../tensor/index.js";
+import { Dropout, Embedding, LayerNorm, Linear, Module, ModuleList, Rng, Tensor, noGrad, ops } from "../tensor/index.js";
 import { activation, type EncoderBatch } from "./bert.js";
 import type { EncoderConfig } from "./config.js";
 import { firstTokenRows, type LayerContext, type SplittableModel } from "./model.js";
@@ -141,6 +141,13 @@ export class DistilBertForSequenceClassification extends Module implements Split
   }
   embed(batch: EncoderBatch): Tensor {
     return this.distilbert.embeddings.forward(batch);
+  }
+  embedCandidates(t: number): Float32Array {
+    const e = this.distilbert.embeddings;
+    return noGrad(() => {
+      const row = ops.selectRows(e.position_embeddings.weight, [t]);
+      return e.LayerNorm.forward(ops.add(e.word_embeddings.weight, ops.reshape(row, [row.size]))).data.slice();
+    });
   }
   layer(i: number, hidden: Tensor, ctx: LayerContext): Tensor {
     return this.distilbert.transformer.layer.items[i]!.forward(hidden, ctx.mask);

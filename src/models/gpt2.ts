@@ -1,7 +1,7 @@
 // GPT-2 as Hugging Face defines it: Conv1D weights stored [in, out], pre-LayerNorm blocks,
 // gelu_new, causal attention, lm_head tied to wte. For classification, a bias-free `score`
 // layer reads the last real token (GPT2ForSequenceClassification).
-import { Dropout, Embedding, LayerNorm, Linear, Module, ModuleList, Rng, Tensor, init, ops } from "../tensor/index.js";
+import { Dropout, Embedding, LayerNorm, Linear, Module, ModuleList, Rng, Tensor, init, noGrad, ops } from "../tensor/index.js";
 import { activation, type EncoderBatch } from "./bert.js";
 import type { EncoderConfig } from "./config.js";
 import { lastTokenRows, layerContext, type LayerContext, type SplittableModel } from "./model.js";
@@ -113,6 +113,13 @@ abstract class GPT2Base extends Module implements SplittableModel {
   }
   embed(batch: EncoderBatch): Tensor {
     return this.transformer.embed(batch);
+  }
+  embedCandidates(t: number): Float32Array {
+    const tr = this.transformer;
+    return noGrad(() => {
+      const row = ops.selectRows(tr.wpe.weight, [t]);
+      return ops.add(tr.wte.weight, ops.reshape(row, [row.size])).data.slice();
+    });
   }
   layer(i: number, hidden: Tensor, ctx: LayerContext): Tensor {
     return this.transformer.h.items[i]!.forward(hidden, ctx.mask);

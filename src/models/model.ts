@@ -22,6 +22,12 @@ export interface SplittableModel extends Module {
   layer(i: number, hidden: Tensor, ctx: LayerContext): Tensor;
   /** Task logits [B, numLabels] from the last hidden state. */
   classify(hidden: Tensor, batch: EncoderBatch): Tensor;
+  /**
+   * The embedding output (hidden_states[0], eval mode) of every vocabulary token placed at
+   * sequence index t of a right-padded batch, [V, d]: what an attacker who knows the bottom
+   * compares k = 0 representations with.
+   */
+  embedCandidates(t: number): Float32Array;
 }
 
 export function layerContext(batch: EncoderBatch): LayerContext {

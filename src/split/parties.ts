@@ -57,6 +57,9 @@ export class Customer {
       for (let i = 0; i < split; i++) h = model.layer(i, h, ctx);
       return h;
     };
+    // A frozen bottom runs in eval mode: its representations are deterministic (no dropout),
+    // so the only randomness in what leaves the customer is the privacy noise.
+    if (!trainBottom) model.eval();
     const h = trainBottom ? run() : noGrad(run);
     this.pending = trainBottom ? h : null;
     const dim = h.shape[2]!;

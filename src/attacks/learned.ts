@@ -1,0 +1,127 @@
+// Learned inversion: the vendor passes public text through the bottom it shipped and through the
+// customer's privatizer (same parameters), then trains a per-token classifier (MLP) to predict
+// the token back from its privatized representation. Output classes: the most frequent tokens of
+// the public data plus "other" (no guess).
+import { Linear, Module, Rng, AdamW, backward, noGrad, ops, tidy, Tensor } from "../tensor/index.js";
+import { Customer, type WireBatch } from "../split/parties.js";
+import { collate } from "../train/finetune.js";
+import type { AttackContext, InversionAttack } from "./attack.js";
+
+export interface LearnedOptions {
+  hidden: number;
+  epochs: number;
+  maxClasses: number;
+  lr: number;
+  batchTokens: number;
+  /** Cap on public sentences used. */
+  maxTexts: number;
+}
+
+class InverterMLP extends Module {
+  readonly fc1: Linear;
+  readonly fc2: Linear;
+  constructor(d: number, h: number, classes: number, rng: Rng) {
+    super();
+    this.fc1 = this.child("fc1", new Linear(d, h, rng));
+    this.fc2 = this.child("fc2", new Linear(h, classes, rng));
+  }
+  forward(x: Tensor): Tensor {
+    return this.fc2.forward(ops.gelu(this.fc1.forward(x)));
+  }
+}
+
+/** Privatized token vectors and their ids for texts, through the customer's own pipeline. */
+export function simulateCustomer(
+  ctx: AttackContext,
+  texts: string[],
+  batchSize = 32,
+): { vectors: Float32Array; ids: Int32Array; dim: number } {
+  const customer = new Customer({ model: ctx.model, split: ctx.split, privatizer: ctx.privatizer, noise: ctx.noise });
+  const vecs: Float32Array[] = [];
+  const ids: number[] = [];
+  let dim = 0;
+  for (let i = 0; i < texts.length; i += batchSize) {
+    const items = texts.slice(i, i + batchSize).map((t) => {
+      const e = ctx.tokenizer.encode(t, undefined, { maxLength: ctx.maxSeqLen, truncation: true });
+      return { ids: Int32Array.from(e.ids), typeIds: Int32Array.from(e.typeIds), label: 0 };
+    });
+    const { batch } = collate(items, ctx.tokenizer.padId);
+    const wire = tidy(() => {
+      ctx.model.eval();
+      return customer.encode(batch);
+    });
+    dim = wire.dim;
+    for (let j = 0; j < batch.batchSize * batch.seqLen; j++) {
+      if (!batch.attentionMask[j]) continue;
+      vecs.push(wire.hidden.subarray(j * dim, (j + 1) * dim));
+      ids.push(batch.inputIds[j]!);
+    }
+  }
+  const vectors = new Float32Array(vecs.length * dim);
+  vecs.forEach((v, i) => vectors.set(v, i * dim));
+  return { vectors, ids: Int32Array.from(ids), dim };
+}
+
+export class LearnedInversionAttack implements InversionAttack {
+  readonly name = "mlp";
+  private mlp: InverterMLP | null = null;
+  private classIds: number[] = [];
+  private classOf = new Map<number, number>();
+
+  constructor(
+    readonly opts: LearnedOptions = { hidden: 512, epochs: 3, maxClasses: 5000, lr: 2e-3, batchTokens: 256, maxTexts: 4000 },
+  ) {}
+
+  prepare(ctx: AttackContext, onProgress?: (done: number, total: number) => void): void {
+    const texts = ctx.publicTexts.slice(0, this.opts.maxTexts);
+    if (!texts.length) throw new Error("learned inversion needs public texts to train on");
+    const { vectors, ids, dim } = simulateCustomer(ctx, texts);
+    const freq = new Map<number, number>();
+    for (const id of ids) freq.set(id, (freq.get(id) ?? 0) + 1);
+    this.classIds = [...freq.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, this.opts.maxClasses)
+      .map(([id]) => id);
+    this.classOf = new Map(this.classIds.map((id, i) => [id, i]));
+    const other = this.classIds.length;
+    const targets = Int32Array.from(ids, (id) => this.classOf.get(id) ?? other);
+    const rng = new Rng(ctx.seed);
+    const mlp = new InverterMLP(dim, this.opts.hidden, other + 1, rng);
+    const opt = new AdamW(mlp.parameters(), { lr: this.opts.lr, weightDecay: 0 });
+    const n = ids.length;
+    const steps = Math.ceil(n / this.opts.batchTokens) * this.opts.epochs;
+    let step = 0;
+    for (let e = 0; e < this.opts.epochs; e++) {
+      const order = rng.shuffle([...Array(n).keys()]);
+      for (let s = 0; s < n; s += this.opts.batchTokens) {
+        const idx = order.slice(s, s + this.opts.batchTokens);
+        const x = new Tensor(new Float32Array(idx.length * dim), [idx.length, dim]);
+        idx.forEach((j, i) => x.data.set(vectors.subarray(j * dim, (j + 1) * dim), i * dim));
+        const y = Int32Array.from(idx, (j) => targets[j]!);
+        opt.lr = this.opts.lr * (1 - step / steps);
+        tidy(() => {
+          backward(ops.crossEntropy(mlp.forward(x), y));
+          opt.step();
+          opt.zeroGrad();
+        });
+        onProgress?.(++step, steps);
+      }
+    }
+    this.mlp = mlp;
+  }
+
+  invert(wire: WireBatch): Int32Array {
+    if (!this.mlp) throw new Error("learned inversion: call prepare() first");
+    const { batchSize: B, seqLen: T, dim: d } = wire;
+    const logits = tidy(() => noGrad(() => this.mlp!.forward(new Tensor(wire.hidden, [B * T, d])).data.slice()));
+    const C = this.classIds.length + 1;
+    const guess = new Int32Array(B * T).fill(-1);
+    for (let i = 0; i < B * T; i++) {
+      if (!wire.attentionMask[i]) continue;
+      let best = 0;
+      for (let c = 1; c < C; c++) if (logits[i * C + c]! > logits[i * C + best]!) best = c;
+      guess[i] = best < this.classIds.length ? this.classIds[best]! : -1;
+    }
+    return guess;
+  }
+}
