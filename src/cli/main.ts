@@ -20,15 +20,21 @@ function printJson(obj: unknown): void {
 
 const commands: Record<string, { summary: string; run: Handler }> = {
   model: {
-    summary: "model verify DIR [--json]   compare a model directory with its golden.json (PyTorch reference)",
+    summary: "model verify DIR [--json] | model card DIR   compare with golden.json (PyTorch reference) | write a model README",
     run: async (argv) => {
       const { values, positionals } = parseArgs({
         args: argv,
         allowPositionals: true,
-        options: { json: { type: "boolean", default: false } },
+        options: { json: { type: "boolean", default: false }, command: { type: "string" } },
       });
       const [sub, dir] = positionals;
-      if (sub !== "verify" || !dir) throw new UsageError("usage: sap model verify DIR [--json]");
+      if (sub === "card" && dir) {
+        const { writeModelCard } = await import("../train/model-card.js");
+        process.stdout.write(writeModelCard(dir, values.command as string | undefined));
+        return;
+      }
+      if (sub !== "verify" || !dir)
+        throw new UsageError("usage: sap model verify DIR [--json] | sap model card DIR [--command CMD]");
       const res = verifyModelDir(dir);
       if (values.json) {
         printJson(res);
@@ -176,6 +182,7 @@ const commands: Record<string, { summary: string; run: Handler }> = {
         outDir: v.out as string,
         resume: v.resume === true,
         checkpointEvery: positiveInt("--checkpoint-every", v["checkpoint-every"] as string),
+        randomInit: v["random-init"] === true,
         onProgress: v.quiet ? undefined : terminalProgress(),
         onMetric: (rec) => {
           mkdirSync(v.out as string, { recursive: true });
@@ -382,6 +389,7 @@ const TRAIN_OPTIONS = {
   seed: { type: "string", default: "42" },
   "noise-seed": { type: "string" },
   "seeded-noise": { type: "boolean", default: false },
+  "random-init": { type: "boolean", default: false },
   out: { type: "string" },
   resume: { type: "boolean", default: false },
   "checkpoint-every": { type: "string", default: "500" },

@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Dataset, Example } from "../data/index.js";
 import type { EncoderBatch } from "../models/bert.js";
-import { loadClassifier } from "../models/checkpoint.js";
+import { createModel, loadClassifier } from "../models/checkpoint.js";
 import type { SplittableModel } from "../models/model.js";
 import { loadTokenizer, type Tokenizer } from "../models/tokenizers/index.js";
 import { getPeft, savePeft, type PeftInstance, type PeftParams } from "../peft/index.js";
@@ -48,6 +48,8 @@ export interface FinetuneOptions {
   onMetric?: (record: Record<string, unknown>) => void;
   /** Stop after this many steps in total (used to simulate a crash in tests). */
   stopAfterSteps?: number;
+  /** Ignore the checkpoint's weights: the same architecture from random initialisation (a baseline). */
+  randomInit?: boolean;
 }
 
 export interface EpochRecord {
@@ -184,6 +186,11 @@ export async function finetune(opts: FinetuneOptions): Promise<FinetuneResult> {
   const { dataset } = opts;
   const tok = loadTokenizer(opts.modelDir);
   const { model, config } = loadClassifier(opts.modelDir, { labels: dataset.labels, seed: opts.seed });
+  if (opts.randomInit) {
+    const fresh = createModel(config, "classification", new Rng(opts.seed + 1)) as SplittableModel;
+    const init = new Map(fresh.namedParameters());
+    for (const [n, t] of model.namedParameters()) t.data.set(init.get(n)!.data);
+  }
   if (opts.maxSeqLen > config.maxPositions)
     throw new Error(`--max-seq-len ${opts.maxSeqLen} exceeds the model's ${config.maxPositions} positions`);
   const rng = new Rng(opts.seed);
@@ -260,6 +267,7 @@ export async function finetune(opts: FinetuneOptions): Promise<FinetuneResult> {
     clip: opts.clip,
     max_seq_len: opts.maxSeqLen,
     seed: opts.seed,
+    init: opts.randomInit ? "random" : "pretrained",
     train_examples: train.length,
     dev_examples: dev.length,
   };
