@@ -7,7 +7,17 @@ import fc from "fast-check";
 import { SapApiError, type SapClient } from "../../src/client/sdk.js";
 import type { JobSpec } from "../../src/server/jobs.js";
 import type { RunningServer } from "../../src/server/http.js";
-import { DType, MessageType, WireError, crc32, decodeFrame, encodeFrame, fromHalf, toHalf, type Frame } from "../../src/wire/index.js";
+import {
+  DType,
+  MessageType,
+  WireError,
+  crc32,
+  decodeFrame,
+  encodeFrame,
+  fromHalf,
+  toHalf,
+  type Frame,
+} from "../../src/wire/index.js";
 import { cleanup, clientFor, startTestServer, tempDir } from "./helpers.js";
 
 const dirs: string[] = [];
@@ -19,13 +29,31 @@ const spec: JobSpec = {
   labels: ["negative", "positive"],
   peft: { name: "lora", params: {} },
   privatizer: { name: "dchi", params: { eta: 100 } },
-  hyper: { epochs: 1, stepsPerEpoch: 4, batchSize: 2, lr: 1e-3, warmupRatio: 0, weightDecay: 0.01, clip: 1, seed: 1, maxSeqLen: 8 },
+  hyper: {
+    epochs: 1,
+    stepsPerEpoch: 4,
+    batchSize: 2,
+    lr: 1e-3,
+    warmupRatio: 0,
+    weightDecay: 0.01,
+    clip: 1,
+    seed: 1,
+    maxSeqLen: 8,
+  },
 };
 
 function batch(seq: number, opts: { B?: number; T?: number; d?: number; fill?: number } = {}): Frame {
   const { B = 2, T = 4, d = 32 } = opts;
   const values = Float32Array.from({ length: B * T * d }, (_, i) => opts.fill ?? Math.sin(i));
-  return { type: MessageType.TrainBatch, dtype: DType.F32, seq, shape: [B, T, d], values, mask: new Uint8Array(B * T).fill(1), labels: Int32Array.from({ length: B }, (_, i) => i % 2) };
+  return {
+    type: MessageType.TrainBatch,
+    dtype: DType.F32,
+    seq,
+    shape: [B, T, d],
+    values,
+    mask: new Uint8Array(B * T).fill(1),
+    labels: Int32Array.from({ length: B }, (_, i) => i % 2),
+  };
 }
 
 async function rejects(p: Promise<unknown>, status: number, code: string | RegExp): Promise<SapApiError> {
@@ -80,9 +108,19 @@ describe("wire format", () => {
       ["trailing", Uint8Array.from([...good, 0]), "length_mismatch"],
     ];
     for (const [name, bytes, code] of cases)
-      assert.throws(() => decodeFrame(bytes), (e: unknown) => e instanceof WireError && e.code === code, name);
-    assert.throws(() => decodeFrame(good, { maxFrameBytes: 1024 }), (e: unknown) => e instanceof WireError && e.code === "too_large");
-    assert.throws(() => decodeFrame(good, { numLabels: 1 }), (e: unknown) => e instanceof WireError && e.code === "bad_labels");
+      assert.throws(
+        () => decodeFrame(bytes),
+        (e: unknown) => e instanceof WireError && e.code === code,
+        name,
+      );
+    assert.throws(
+      () => decodeFrame(good, { maxFrameBytes: 1024 }),
+      (e: unknown) => e instanceof WireError && e.code === "too_large",
+    );
+    assert.throws(
+      () => decodeFrame(good, { numLabels: 1 }),
+      (e: unknown) => e instanceof WireError && e.code === "bad_labels",
+    );
     assert.throws(() => encodeFrame(batch(1, { fill: Number.NaN })), WireError);
   });
 
@@ -95,17 +133,27 @@ describe("wire format", () => {
         if (!(e instanceof WireError)) throw e;
       }
     };
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 256 }), (b) => decodeOrWireError(b)), { seed: 42, numRuns: 2000 });
     fc.assert(
-      fc.property(fc.array(fc.tuple(fc.nat(good.length - 1), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 6 }), fc.boolean(), (edits, fixCrc) => {
-        const b = good.slice();
-        for (const [i, v] of edits) b[i] = v;
-        if (fixCrc) new DataView(b.buffer).setUint32(b.length - 4, crc32(b, 0, b.length - 4), true);
-        decodeOrWireError(b);
-      }),
+      fc.property(fc.uint8Array({ maxLength: 256 }), (b) => decodeOrWireError(b)),
+      { seed: 42, numRuns: 2000 },
+    );
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.nat(good.length - 1), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 6 }),
+        fc.boolean(),
+        (edits, fixCrc) => {
+          const b = good.slice();
+          for (const [i, v] of edits) b[i] = v;
+          if (fixCrc) new DataView(b.buffer).setUint32(b.length - 4, crc32(b, 0, b.length - 4), true);
+          decodeOrWireError(b);
+        },
+      ),
       { seed: 7, numRuns: 2000 },
     );
-    fc.assert(fc.property(fc.nat(good.length), (n) => decodeOrWireError(good.subarray(0, n))), { seed: 9, numRuns: 300 });
+    fc.assert(
+      fc.property(fc.nat(good.length), (n) => decodeOrWireError(good.subarray(0, n))),
+      { seed: 9, numRuns: 300 },
+    );
   });
 });
 
@@ -154,7 +202,11 @@ describe("server under bad input", () => {
     assert.equal((await b.listJobs()).jobs.length, 0);
     await rejects(b.job(aJob), 404, "not_found");
     await rejects(b.step(aJob, encodeFrame(batch(3))), 404, "not_found");
-    await rejects(b.predict(aJob, encodeFrame({ ...batch(0), type: MessageType.PredictBatch, labels: undefined })), 404, "not_found");
+    await rejects(
+      b.predict(aJob, encodeFrame({ ...batch(0), type: MessageType.PredictBatch, labels: undefined })),
+      404,
+      "not_found",
+    );
     await rejects(b.cancel(aJob), 404, "not_found");
     await rejects(b.deleteJob(aJob), 404, "not_found");
     await rejects(b.reportEpoch(aJob, 1, 0.5), 404, "not_found");
