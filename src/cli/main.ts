@@ -312,7 +312,8 @@ const commands: Record<string, { summary: string; run: Handler }> = {
     },
   },
   bench: {
-    summary: "bench engine [--json] [--rounds N] [--iters N] [--no-torch]   benchmarks against PyTorch",
+    summary:
+      "bench engine [--json] [--rounds N] [--iters N] [--no-torch] | bench service --model DIR [--customers 8] [--max-train N]",
     run: async (argv) => {
       const { values, positionals } = parseArgs({
         args: argv,
@@ -325,10 +326,40 @@ const commands: Record<string, { summary: string; run: Handler }> = {
           batch: { type: "string", default: "16" },
           seq: { type: "string", default: "64" },
           "no-torch": { type: "boolean", default: false },
+          // bench service
+          model: { type: "string" },
+          task: { type: "string", default: "sst2" },
+          "data-dir": { type: "string" },
+          "max-train": { type: "string", default: "256" },
+          customers: { type: "string", default: "8" },
         },
       });
+      if (positionals[0] === "service") {
+        if (!values.model) throw new UsageError("bench service needs --model DIR (a small model, e.g. a tiny BERT)");
+        if (!process.argv.includes("--batch")) values.batch = "32";
+        if (!process.argv.includes("--seq")) values.seq = "32";
+      }
       const which = positionals[0] ?? "engine";
-      if (which !== "engine") throw new UsageError(`unknown benchmark "${which}" (available: engine)`);
+      if (which === "service") {
+        const { benchService } = await import("../bench/service.js");
+        const res = await benchService({
+          modelDir: values.model ?? "",
+          dataset: loadTask(values.task, {
+            dataDir: values["data-dir"],
+            maxTrain: positiveInt("--max-train", values["max-train"]),
+            maxEval: 64,
+            seed: 1,
+          }),
+          customers: positiveInt("--customers", values.customers),
+          batchSize: positiveInt("--batch", values.batch),
+          maxSeqLen: positiveInt("--seq", values.seq),
+          onProgress: (m) => process.stderr.write(`bench: ${m}\n`),
+        });
+        if (values.json) printJson(res);
+        else for (const [k, v] of Object.entries(res)) process.stdout.write(`${k.padEnd(30)} ${String(v)}\n`);
+        return;
+      }
+      if (which !== "engine") throw new UsageError(`unknown benchmark "${which}" (available: engine, service)`);
       const res = await benchEngine({
         rounds: positiveInt("--rounds", values.rounds),
         iters: positiveInt("--iters", values.iters),
@@ -343,6 +374,193 @@ const commands: Record<string, { summary: string; run: Handler }> = {
     },
   },
 };
+
+Object.assign(commands, serviceCommands());
+
+function serviceCommands(): typeof commands {
+  return {
+    serve: {
+      summary: "serve --config FILE   the vendor server (jobs, keys, catalogue); prints 'listening on URL'",
+      run: async (argv) => {
+        const { values } = parseArgs({ args: argv, options: { config: { type: "string" } } });
+        if (!values.config) throw new UsageError("usage: sap serve --config FILE (see docs/wire-format.md and README)");
+        const { readServerConfig } = await import("../server/config.js");
+        const { startServer } = await import("../server/http.js");
+        const server = await startServer(readServerConfig(values.config));
+        process.stdout.write(`listening on ${server.url}\n`);
+        await new Promise<void>((resolve) => {
+          const stop = (): void => void server.close().then(resolve);
+          process.once("SIGTERM", stop);
+          process.once("SIGINT", stop);
+        });
+      },
+    },
+    keys: {
+      summary: "keys (create --tenant NAME [--expires-days N] | list | revoke ID) --config FILE   API keys of the server",
+      run: async (argv) => {
+        const { values, positionals } = parseArgs({
+          args: argv,
+          allowPositionals: true,
+          options: {
+            config: { type: "string" },
+            tenant: { type: "string" },
+            "expires-days": { type: "string" },
+            json: { type: "boolean", default: false },
+          },
+        });
+        const [sub, id] = positionals;
+        if (!values.config || !sub) throw new UsageError("usage: sap keys create|list|revoke ... --config FILE");
+        const { readServerConfig } = await import("../server/config.js");
+        const { Store } = await import("../server/store.js");
+        const cfg = readServerConfig(values.config);
+        mkdirSync(cfg.dataDir, { recursive: true });
+        const store = new Store(join(cfg.dataDir, "sap.db"));
+        try {
+          if (sub === "create") {
+            if (!values.tenant) throw new UsageError("keys create needs --tenant NAME");
+            const days =
+              values["expires-days"] !== undefined ? positiveNumber("--expires-days", values["expires-days"]) : undefined;
+            const res = store.createKey(values.tenant, { expiresAt: days ? Date.now() + days * 86_400_000 : undefined });
+            if (values.json) printJson({ ...res, tenant: values.tenant });
+            else
+              process.stdout.write(
+                `${res.key}\n(key id ${res.id} for tenant ${values.tenant}; the key is shown once, store it now)\n`,
+              );
+          } else if (sub === "list") {
+            const keys = store.listKeys();
+            if (values.json) printJson({ keys });
+            else
+              for (const k of keys)
+                process.stdout.write(
+                  `${k.id}  ${k.tenant.padEnd(20)} created ${new Date(k.created_at).toISOString()}` +
+                    `${k.expires_at ? `  expires ${new Date(k.expires_at).toISOString()}` : ""}${k.revoked_at ? "  REVOKED" : ""}\n`,
+                );
+          } else if (sub === "revoke") {
+            if (!id) throw new UsageError("usage: sap keys revoke ID --config FILE");
+            if (!store.revokeKey(id)) throw new Error(`no active key with id ${id}`);
+            process.stdout.write(`revoked ${id}\n`);
+          } else throw new UsageError(`unknown keys subcommand "${sub}" (create, list, revoke)`);
+        } finally {
+          store.close();
+        }
+      },
+    },
+    client: {
+      summary:
+        "client (finetune --model NAME --split K (--task T | --train FILE ...) ... | predict --job ID --text ... | jobs | status ID | cancel ID) --server URL --key KEY",
+      run: async (argv) => {
+        const { values, positionals } = parseArgs({
+          args: argv,
+          allowPositionals: true,
+          options: {
+            ...DATA_OPTIONS,
+            ...MECHANISM_OPTIONS,
+            ...TRAIN_OPTIONS,
+            server: { type: "string" },
+            key: { type: "string" },
+            ca: { type: "string" },
+            "wire-dtype": { type: "string", default: "f32" },
+            cache: { type: "string", default: join(".sap", "bottoms") },
+            job: { type: "string" },
+            "dump-wire": { type: "string" },
+            text: { type: "string", multiple: true },
+          },
+        });
+        const v = values as unknown as Record<string, string | boolean | undefined>;
+        const texts = values.text ?? [];
+        const [sub, arg] = positionals;
+        const key = (v.key as string | undefined) ?? process.env.SAP_API_KEY;
+        if (!v.server || !key) throw new UsageError("--server URL and --key KEY (or SAP_API_KEY) are required");
+        const dtype = v["wire-dtype"] as string;
+        if (dtype !== "f32" && dtype !== "f16") throw new UsageError(`--wire-dtype must be f32 or f16, got "${dtype}"`);
+        const { SapClient } = await import("../client/sdk.js");
+        const { readFileSync } = await import("node:fs");
+        const progress = v.quiet ? undefined : terminalProgress();
+        const client = new SapClient({
+          server: v.server as string,
+          key,
+          ca: v.ca ? readFileSync(v.ca as string) : undefined,
+          onRetry: (reason, attempt) =>
+            progress?.({
+              task: "client",
+              done: 0,
+              total: 1,
+              unit: "",
+              message: `connection problem (${reason}); retry ${attempt}`,
+            }),
+        });
+        try {
+          if (sub === "finetune") {
+            if (!v.model) throw new UsageError("--model NAME is required (a name from the server's catalogue)");
+            const { clientFinetune } = await import("../client/finetune.js");
+            const seed = nonNegativeInt("--seed", (v.seed as string) ?? "42");
+            const res = await clientFinetune({
+              client,
+              model: v.model as string,
+              split: nonNegativeInt("--split", v.split as string),
+              dataset: loadDataset(v, seed),
+              privatizer: mechanismFrom(v),
+              peft: peftFrom(v),
+              epochs: positiveInt("--epochs", v.epochs as string),
+              batchSize: positiveInt("--batch-size", v["batch-size"] as string),
+              lr: positiveNumber("--lr", v.lr as string),
+              warmupRatio: Number(v.warmup),
+              weightDecay: Number(v["weight-decay"]),
+              clip: positiveNumber("--clip", v.clip as string),
+              maxSeqLen: positiveInt("--max-seq-len", v["max-seq-len"] as string),
+              seed,
+              noiseSeed:
+                v["noise-seed"] !== undefined
+                  ? nonNegativeInt("--noise-seed", v["noise-seed"] as string)
+                  : v["seeded-noise"]
+                    ? seed
+                    : undefined,
+              wireDtype: dtype,
+              cacheDir: v.cache as string,
+              jobId: v.job as string | undefined,
+              dumpWire: v["dump-wire"] as string | undefined,
+              onProgress: progress,
+            });
+            const { stepLatencyMs, ...summary } = res;
+            const sorted = [...stepLatencyMs].sort((a, b) => a - b);
+            const out = { ...summary, step_latency_p50_ms: sorted[Math.floor(sorted.length / 2)] ?? null };
+            if (v.json) printJson(out);
+            else
+              process.stdout.write(
+                `done: job ${res.jobId}, dev accuracy ${(100 * res.dev_accuracy).toFixed(2)}%, ${Math.round(res.bytesPerStep)} bytes/step\n`,
+              );
+          } else if (sub === "predict") {
+            const jobId = (v.job as string | undefined) ?? arg;
+            if (!jobId || !texts.length)
+              throw new UsageError('usage: sap client predict --job ID --text "..." --server URL --key KEY');
+            const { clientPredict } = await import("../client/finetune.js");
+            const preds = await clientPredict(client, jobId, texts, {
+              cacheDir: v.cache as string,
+              noiseSeed: v["noise-seed"] !== undefined ? nonNegativeInt("--noise-seed", v["noise-seed"] as string) : undefined,
+              wireDtype: dtype,
+            });
+            if (v.json) printJson({ predictions: preds });
+            else
+              for (const p of preds)
+                process.stdout.write(
+                  `${p.label}\t${Object.entries(p.probabilities)
+                    .map(([k, x]) => `${k}=${x.toFixed(3)}`)
+                    .join(" ")}\t${p.text}\n`,
+                );
+          } else if (sub === "jobs") {
+            printJson(await client.listJobs());
+          } else if (sub === "status" && arg) {
+            printJson(await client.job(arg));
+          } else if (sub === "cancel" && arg) {
+            printJson(await client.cancel(arg));
+          } else throw new UsageError("usage: sap client finetune|predict|jobs|status ID|cancel ID --server URL --key KEY");
+        } finally {
+          client.close();
+        }
+      },
+    },
+  };
+}
 
 class UsageError extends Error {}
 

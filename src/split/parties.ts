@@ -57,10 +57,19 @@ export class Customer {
       for (let i = 0; i < split; i++) h = model.layer(i, h, ctx);
       return h;
     };
-    // A frozen bottom runs in eval mode: its representations are deterministic (no dropout),
-    // so the only randomness in what leaves the customer is the privacy noise.
-    if (!trainBottom) model.eval();
-    const h = trainBottom ? run() : noGrad(run);
+    // A frozen bottom runs without dropout, whatever mode the (possibly shared) model is in: its
+    // output then depends only on the weights, the batch and the privacy noise, so the split path
+    // across processes (sap serve / sap client) reproduces the in-process run exactly.
+    const frozen = (): Tensor => {
+      const wasTraining = model.training;
+      model.eval();
+      try {
+        return noGrad(run);
+      } finally {
+        if (wasTraining) model.train();
+      }
+    };
+    const h = trainBottom ? run() : frozen();
     this.pending = trainBottom ? h : null;
     const dim = h.shape[2]!;
     const hidden = privatizer.privatize(

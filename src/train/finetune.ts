@@ -90,13 +90,13 @@ interface FinetuneState {
   bestEpoch: number;
 }
 
-interface Encoded {
+export interface Encoded {
   ids: Int32Array;
   typeIds: Int32Array;
   label: number;
 }
 
-function encodeExamples(tok: Tokenizer, examples: Example[], maxLen: number): Encoded[] {
+export function encodeExamples(tok: Tokenizer, examples: Example[], maxLen: number): Encoded[] {
   return examples.map((e) => {
     const enc = tok.encode(e.text, e.textPair, { maxLength: maxLen, truncation: true });
     return { ids: Int32Array.from(enc.ids), typeIds: Int32Array.from(enc.typeIds), label: e.label };

@@ -1,0 +1,281 @@
+// `sap client finetune` / `sap client predict`: the customer's side of SAP across the network.
+// The data, tokens and noise stay here; only privatized representations, the padding mask and
+// training labels go to the vendor, as wire frames. Same batches, order and noise stream as the
+// in-process `finetune`, so the same seeds give the same numbers.
+import { appendFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Dataset } from "../data/index.js";
+import { loadTokenizer } from "../models/tokenizers/index.js";
+import { noiseSource } from "../privacy/index.js";
+import { Customer } from "../split/parties.js";
+import { Rng, tidy } from "../tensor/index.js";
+import { buildPrivatizer, collate, encodeExamples, type Encoded, type MechanismSpec } from "../train/finetune.js";
+import { RateMeter, type ProgressListener } from "../train/progress.js";
+import type { PeftParams } from "../peft/index.js";
+import type { StepAck } from "../server/jobs.js";
+import { batchToFrame, frameToLogits, type WireDtype } from "../wire/index.js";
+import { loadBottom } from "./bottom.js";
+import { SapApiError, type SapClient } from "./sdk.js";
+
+export interface ClientFinetuneOptions {
+  client: SapClient;
+  model: string;
+  split: number;
+  dataset: Dataset;
+  privatizer: MechanismSpec;
+  peft: { name: string; params: PeftParams };
+  epochs: number;
+  batchSize: number;
+  lr: number;
+  warmupRatio: number;
+  weightDecay: number;
+  clip: number;
+  maxSeqLen: number;
+  seed: number;
+  /** Seeded privacy noise (experiments only); undefined = CSPRNG. */
+  noiseSeed?: number;
+  wireDtype?: WireDtype;
+  /** Where the bottom bundle is cached. */
+  cacheDir: string;
+  /** Continue this job (after the client itself restarted) instead of creating one. */
+  jobId?: string;
+  /** Append every frame sent to this file (concatenated frames; docs/wire-format.md). */
+  dumpWire?: string;
+  onProgress?: ProgressListener;
+  /** Called after every acknowledged step (tests use it to crash the server mid-job). */
+  onStep?: (ack: StepAck, jobId: string) => void | Promise<void>;
+}
+
+export interface ClientFinetuneResult {
+  jobId: string;
+  epochs: Array<{ epoch: number; devAccuracy: number }>;
+  dev_accuracy: number;
+  best_dev_accuracy: number;
+  steps: number;
+  seconds: number;
+  /** Request + response bytes per training step, as counted by this client. */
+  bytesPerStep: number;
+  stepLatencyMs: number[];
+}
+
+function argmax(row: Float32Array): number {
+  let best = 0;
+  for (let c = 1; c < row.length; c++) if (row[c]! > row[best]!) best = c;
+  return best;
+}
+
+export async function clientFinetune(opts: ClientFinetuneOptions): Promise<ClientFinetuneResult> {
+  const { client, dataset } = opts;
+  const emit = opts.onProgress ?? (() => {});
+  const dtype = opts.wireDtype ?? "f32";
+  const bottomDir = join(opts.cacheDir, opts.model, `k${opts.split}`);
+  await client.downloadBottom(opts.model, opts.split, bottomDir);
+  const model = loadBottom(bottomDir, opts.split);
+  const tok = loadTokenizer(bottomDir);
+  const train = encodeExamples(tok, dataset.train, opts.maxSeqLen);
+  const dev = encodeExamples(tok, dataset.dev, opts.maxSeqLen);
+  if (!train.length) throw new Error(`dataset ${dataset.name} has no training examples`);
+  const privatizer = buildPrivatizer(opts.privatizer, model, tok, train, dataset.labels.length);
+  const noise = noiseSource(opts.noiseSeed);
+  const customer = new Customer({ model, split: opts.split, privatizer, noise });
+  const stepsPerEpoch = Math.ceil(train.length / opts.batchSize);
+
+  const job = opts.jobId
+    ? await client.job(opts.jobId)
+    : await client.createJob({
+        model: opts.model,
+        split: opts.split,
+        labels: dataset.labels,
+        peft: opts.peft,
+        privatizer: { ...opts.privatizer, description: `${privatizer.describe()} (noise: ${noise.description})` },
+        hyper: {
+          epochs: opts.epochs,
+          stepsPerEpoch,
+          batchSize: opts.batchSize,
+          lr: opts.lr,
+          warmupRatio: opts.warmupRatio,
+          weightDecay: opts.weightDecay,
+          clip: opts.clip,
+          seed: opts.seed,
+          maxSeqLen: opts.maxSeqLen,
+        },
+      });
+  const jobId = job.id;
+  const done = new Set((job.epochs ?? []).map((e) => e.epoch));
+  const epochs: ClientFinetuneResult["epochs"] = (job.epochs ?? []).map((e) => ({ epoch: e.epoch, devAccuracy: e.devAccuracy }));
+  const startSeq = job.nextSeq;
+
+  // Frames the server has acknowledged but not yet made durable: re-sent if it restarts.
+  const pending = new Map<number, Uint8Array>();
+  const trim = (durable: number): void => {
+    for (const s of pending.keys()) if (s <= durable) pending.delete(s);
+  };
+  const latencies: number[] = [];
+  let stepBytes = 0;
+  let steps = 0;
+  const sendStep = async (seq: number, frame: Uint8Array): Promise<StepAck> => {
+    pending.set(seq, frame);
+    const t0 = performance.now();
+    const before = client.bytesSent + client.bytesReceived;
+    for (;;) {
+      try {
+        const ack = await client.step(jobId, frame);
+        trim(ack.durableSeq);
+        latencies.push(performance.now() - t0);
+        stepBytes += client.bytesSent + client.bytesReceived - before;
+        steps++;
+        return ack;
+      } catch (e) {
+        // The server restarted from an older durable step: replay what it lost, then this one.
+        if (
+          e instanceof SapApiError &&
+          e.code === "out_of_order" &&
+          typeof e.details.expected === "number" &&
+          e.details.expected < seq
+        ) {
+          for (let s = e.details.expected; s < seq; s++) {
+            const f = pending.get(s);
+            if (!f) throw new Error(`the server lost step ${s}, which this client no longer holds; restart the job`);
+            trim((await client.step(jobId, f)).durableSeq);
+          }
+          continue;
+        }
+        throw e;
+      }
+    }
+  };
+
+  const started = performance.now();
+  for (let epoch = 0; epoch < opts.epochs; epoch++) {
+    const order = new Rng(opts.seed * 31 + epoch).shuffle([...train.keys()]);
+    const firstBatch = Math.max(0, startSeq - 1 - epoch * stepsPerEpoch);
+    const meter = new RateMeter(Math.min(firstBatch, stepsPerEpoch));
+    let lossSum = 0;
+    let correct = 0;
+    let count = 0;
+    for (let b = firstBatch; b < stepsPerEpoch; b++) {
+      const seq = epoch * stepsPerEpoch + b + 1;
+      const { batch, labels } = collate(
+        order.slice(b * opts.batchSize, (b + 1) * opts.batchSize).map((i) => train[i]!),
+        tok.padId,
+      );
+      const frame = tidy(() => batchToFrame(customer.encode(batch, labels), seq, dtype, true));
+      if (opts.dumpWire) appendFileSync(opts.dumpWire, frame);
+      const ack = await sendStep(seq, frame);
+      if (!ack.duplicate) {
+        lossSum += ack.loss * ack.count;
+        correct += ack.correct;
+        count += ack.count;
+      }
+      emit({
+        task: `epoch ${epoch + 1}/${opts.epochs}`,
+        done: b + 1,
+        total: stepsPerEpoch,
+        unit: "batches",
+        rate: meter.rate(b + 1) * opts.batchSize,
+        rateUnit: "ex",
+        etaSeconds: meter.eta(b + 1, stepsPerEpoch),
+        metrics: count ? { loss: lossSum / count, acc: correct / count } : {},
+      });
+      await opts.onStep?.(ack, jobId);
+    }
+    if (done.has(epoch + 1)) continue;
+    const devAccuracy = await evaluateRemote(
+      client,
+      jobId,
+      customer,
+      dev,
+      Math.max(opts.batchSize, 64),
+      tok.padId,
+      dtype,
+      opts.dumpWire,
+    );
+    await client.reportEpoch(jobId, epoch + 1, devAccuracy);
+    epochs.push({ epoch: epoch + 1, devAccuracy });
+    emit({
+      task: "client finetune",
+      done: epoch + 1,
+      total: opts.epochs,
+      unit: "epochs",
+      message: `epoch ${epoch + 1}: dev acc ${(100 * devAccuracy).toFixed(2)}%`,
+    });
+  }
+  await client.finish(jobId);
+  const last = epochs[epochs.length - 1];
+  return {
+    jobId,
+    epochs,
+    dev_accuracy: last?.devAccuracy ?? Number.NaN,
+    best_dev_accuracy: Math.max(...epochs.map((e) => e.devAccuracy)),
+    steps,
+    seconds: (performance.now() - started) / 1000,
+    bytesPerStep: steps ? stepBytes / steps : 0,
+    stepLatencyMs: latencies,
+  };
+}
+
+/** Dev accuracy through the vendor: privatized batches out, logits back, labels never sent. */
+export async function evaluateRemote(
+  client: SapClient,
+  jobId: string,
+  customer: Customer,
+  data: Encoded[],
+  batchSize: number,
+  padId: number,
+  dtype: WireDtype,
+  dumpWire?: string,
+): Promise<number> {
+  let correct = 0;
+  for (let i = 0; i < data.length; i += batchSize) {
+    const { batch, labels } = collate(data.slice(i, i + batchSize), padId);
+    const frame = tidy(() => batchToFrame(customer.encode(batch), 0, dtype, false));
+    if (dumpWire) appendFileSync(dumpWire, frame);
+    const { logits, classes } = frameToLogits(await client.predict(jobId, frame));
+    for (let b = 0; b < batch.batchSize; b++)
+      correct += argmax(logits.subarray(b * classes, (b + 1) * classes)) === labels[b] ? 1 : 0;
+  }
+  return data.length ? correct / data.length : Number.NaN;
+}
+
+export interface RemotePrediction {
+  text: string;
+  label: string;
+  probabilities: Record<string, number>;
+}
+
+/** `sap client predict`: texts -> bottom + the job's privatizer here -> logits from the vendor. */
+export async function clientPredict(
+  client: SapClient,
+  jobId: string,
+  texts: string[],
+  opts: { cacheDir: string; noiseSeed?: number; privatizer?: MechanismSpec; wireDtype?: WireDtype },
+): Promise<RemotePrediction[]> {
+  const job = await client.job(jobId);
+  const spec = job.spec;
+  const bottomDir = join(opts.cacheDir, spec.model, `k${spec.split}`);
+  await client.downloadBottom(spec.model, spec.split, bottomDir);
+  const model = loadBottom(bottomDir, spec.split);
+  const tok = loadTokenizer(bottomDir);
+  const mech = opts.privatizer ?? { name: spec.privatizer.name, params: spec.privatizer.params };
+  const privatizer = buildPrivatizer(mech, model, tok, [], spec.labels.length);
+  const customer = new Customer({ model, split: spec.split, privatizer, noise: noiseSource(opts.noiseSeed) });
+  const items = encodeExamples(
+    tok,
+    texts.map((text) => ({ text, label: 0 })),
+    spec.hyper.maxSeqLen,
+  );
+  const { batch } = collate(items, tok.padId);
+  const frame = tidy(() => batchToFrame(customer.encode(batch), 0, opts.wireDtype ?? "f32", false));
+  const { logits, classes } = frameToLogits(await client.predict(jobId, frame));
+  return texts.map((text, b) => {
+    const row = Array.from(logits.subarray(b * classes, (b + 1) * classes));
+    const mx = Math.max(...row);
+    const ex = row.map((v) => Math.exp(v - mx));
+    const z = ex.reduce((a, c) => a + c, 0);
+    return {
+      text,
+      label: spec.labels[row.indexOf(mx)]!,
+      probabilities: Object.fromEntries(spec.labels.map((l, i) => [l, ex[i]! / z])),
+    };
+  });
+}

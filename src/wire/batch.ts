@@ -1,0 +1,77 @@
+// Between the split protocol's WireBatch (what the parties compute on) and wire frames (what the
+// network carries), plus the byte counters both sides keep per training step.
+import type { WireBatch } from "../split/parties.js";
+import { DType, MessageType, decodeFrame, encodeFrame, WireError, type DecodeLimits, type Frame } from "./frame.js";
+
+export type WireDtype = "f32" | "f16";
+
+export function dtypeCode(d: WireDtype): DType {
+  return d === "f16" ? DType.F16 : DType.F32;
+}
+
+/** A WireBatch as a training (labels given) or predict frame. */
+export function batchToFrame(wire: WireBatch, seq: number, dtype: WireDtype, withLabels: boolean): Uint8Array {
+  if (withLabels && !wire.labels) throw new Error("a training frame needs labels");
+  return encodeFrame({
+    type: withLabels ? MessageType.TrainBatch : MessageType.PredictBatch,
+    dtype: dtypeCode(dtype),
+    seq,
+    shape: [wire.batchSize, wire.seqLen, wire.dim],
+    values: wire.hidden,
+    mask: Uint8Array.from(wire.attentionMask),
+    labels: withLabels ? wire.labels : undefined,
+  });
+}
+
+/** A decoded batch frame back into the WireBatch the Vendor consumes. */
+export function frameToBatch(frame: Frame): WireBatch {
+  if (frame.type !== MessageType.TrainBatch && frame.type !== MessageType.PredictBatch)
+    throw new WireError("bad_message_type", `expected a batch frame, got message type ${frame.type}`);
+  const [batchSize, seqLen, dim] = frame.shape as [number, number, number];
+  return {
+    batchSize,
+    seqLen,
+    dim,
+    hidden: frame.values,
+    attentionMask: Int32Array.from(frame.mask!),
+    labels: frame.labels,
+  };
+}
+
+export function logitsToFrame(logits: Float32Array, rows: number, seq: number): Uint8Array {
+  return encodeFrame({ type: MessageType.Logits, dtype: DType.F32, seq, shape: [rows, logits.length / rows], values: logits });
+}
+
+export function frameToLogits(
+  bytes: Uint8Array,
+  limits: DecodeLimits = {},
+): { logits: Float32Array; rows: number; classes: number } {
+  const f = decodeFrame(bytes, limits);
+  if (f.type !== MessageType.Logits) throw new WireError("bad_message_type", `expected logits, got message type ${f.type}`);
+  return { logits: f.values, rows: f.shape[0]!, classes: f.shape[1]! };
+}
+
+/** Bytes in each direction; kept by client and server alike, per job. */
+export class ByteCounter {
+  sent = 0;
+  received = 0;
+  trainSteps = 0;
+  /** Bytes (both directions) attributed to training steps. */
+  trainBytes = 0;
+
+  step(sent: number, received: number): void {
+    this.sent += sent;
+    this.received += received;
+    this.trainSteps++;
+    this.trainBytes += sent + received;
+  }
+
+  other(sent: number, received: number): void {
+    this.sent += sent;
+    this.received += received;
+  }
+
+  get bytesPerStep(): number {
+    return this.trainSteps ? this.trainBytes / this.trainSteps : 0;
+  }
+}
