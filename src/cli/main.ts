@@ -9,7 +9,8 @@ import { terminalProgress } from "../train/progress.js";
 import { finetune, type MechanismSpec } from "../train/finetune.js";
 import { predictTexts } from "../train/predict.js";
 import { loadTask, loadUserDataset, taskNames, type Dataset } from "../data/index.js";
-import { appendFileSync, mkdirSync } from "node:fs";
+import { appendFileSync, mkdirSync, writeFileSync } from "node:fs";
+import { batchToFrame } from "../wire/index.js";
 import { join } from "node:path";
 
 type Handler = (argv: string[]) => Promise<void>;
@@ -183,6 +184,7 @@ const commands: Record<string, { summary: string; run: Handler }> = {
         resume: v.resume === true,
         checkpointEvery: positiveInt("--checkpoint-every", v["checkpoint-every"] as string),
         randomInit: v["random-init"] === true,
+        onWire: dumpWire(v["dump-wire"] as string | undefined),
         onProgress: v.quiet ? undefined : terminalProgress(),
         onMetric: (rec) => {
           mkdirSync(v.out as string, { recursive: true });
@@ -608,6 +610,7 @@ const TRAIN_OPTIONS = {
   "noise-seed": { type: "string" },
   "seeded-noise": { type: "boolean", default: false },
   "random-init": { type: "boolean", default: false },
+  "dump-wire": { type: "string" },
   out: { type: "string" },
   resume: { type: "boolean", default: false },
   "checkpoint-every": { type: "string", default: "500" },
@@ -635,6 +638,16 @@ function loadDataset(v: Record<string, string | boolean | undefined>, seed: numb
     labels: v.labels ? (v.labels as string).split(",") : undefined,
     ...subset,
   });
+}
+
+/** --dump-wire FILE: every batch the vendor received, as wire frames (docs/wire-format.md). */
+function dumpWire(
+  file: string | undefined,
+): ((w: import("../split/parties.js").WireBatch, phase: "train" | "eval") => void) | undefined {
+  if (!file) return undefined;
+  writeFileSync(file, new Uint8Array(0));
+  let seq = 0;
+  return (w, phase) => appendFileSync(file, batchToFrame(w, ++seq, "f32", phase === "train"));
 }
 
 function mechanismFrom(v: Record<string, string | boolean | undefined>): MechanismSpec {

@@ -9,6 +9,7 @@ import { after, describe, it } from "node:test";
 import { loadTask } from "../../src/data/index.js";
 import { finetune } from "../../src/train/finetune.js";
 import { predictTexts } from "../../src/train/predict.js";
+import { decodeFrames, frameToBatch } from "../../src/wire/index.js";
 import { dataPath, fixture, repoRoot } from "../paths.js";
 
 const dirs: string[] = [];
@@ -62,6 +63,57 @@ describe("finetune", () => {
     });
     assert.equal(preds.length, 2);
     for (const p of preds) assert.ok(Math.abs(Object.values(p.probabilities).reduce((a, b) => a + b, 0) - 1) < 1e-5);
+  });
+
+  it("--dump-wire writes exactly what the vendor received, as parseable frames", () => {
+    const out = tmp();
+    const dump = join(out, "wire.bin");
+    const r = spawnSync(
+      process.execPath,
+      [
+        cli,
+        "finetune",
+        "--model",
+        fixture("tiny-bert"),
+        "--task",
+        "sst2",
+        "--data-dir",
+        dataDir,
+        "--max-train",
+        "64",
+        "--max-eval",
+        "16",
+        "--split",
+        "1",
+        "--privatizer",
+        "dchi",
+        "--eta",
+        "100",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "32",
+        "--max-seq-len",
+        "24",
+        "--noise-seed",
+        "1",
+        "--out",
+        out,
+        "--dump-wire",
+        dump,
+        "--quiet",
+      ],
+      { encoding: "utf8", env: { ...process.env, SAP_QUIET: "1" } },
+    );
+    assert.equal(r.status, 0, r.stderr);
+    const frames = decodeFrames(new Uint8Array(readFileSync(dump)));
+    assert.equal(frames.length, 2 + 1, "two training batches and one evaluation batch");
+    const first = frameToBatch(frames[0]!);
+    assert.equal(first.batchSize, 32);
+    assert.equal(first.dim, 32);
+    assert.ok(first.labels && first.labels.length === 32, "training frames carry labels");
+    assert.equal(frameToBatch(frames[2]!).labels, undefined, "evaluation frames do not");
+    assert.equal(first.hidden.length, first.batchSize * first.seqLen * first.dim);
   });
 
   it("resumes after kill -9 mid-epoch and finishes the run", async () => {
