@@ -240,7 +240,7 @@ const commands: Record<string, { summary: string; run: Handler }> = {
   },
   eval: {
     summary:
-      "eval privacy --model DIR --task T --split K --privatizers none,dchi,cti --etas 25,50,100 --attacks nn-l2,mlp [--seeds N] --out DIR [--json]",
+      "eval privacy --model DIR --task T --split K --privatizers none,dchi,cti --etas 25,50,100 --attacks nn-l2,mlp,optim[,aia-rating] [--seeds N] [--canaries N] --out DIR [--json]",
     run: async (argv) => {
       const { values, positionals } = parseArgs({
         args: argv,
@@ -262,6 +262,7 @@ const commands: Record<string, { summary: string; run: Handler }> = {
           "max-seq-len": { type: "string", default: "64" },
           seed: { type: "string", default: "42" },
           "attack-only": { type: "boolean", default: false },
+          canaries: { type: "string", default: "32" },
           out: { type: "string" },
           json: { type: "boolean", default: false },
         },
@@ -307,6 +308,7 @@ const commands: Record<string, { summary: string; run: Handler }> = {
         maxSeqLen: positiveInt("--max-seq-len", values["max-seq-len"]),
         outDir: values.out,
         attackOnly: values["attack-only"],
+        canaries: nonNegativeInt("--canaries", values.canaries),
         onProgress: terminalProgress(),
       });
       if (values.json) printJson({ results: summary });

@@ -13,7 +13,9 @@ function esc(s: string): string {
 /** Scatter of (empirical privacy, accuracy) per setting; one colour per mechanism + attack. */
 export function privacyUtilitySvg(rows: SweepSummaryRow[], width = 640, height = 420): string {
   const pad = { l: 60, r: 170, t: 30, b: 50 };
-  const pts = rows.filter((r) => Number.isFinite(r.accuracy) && Number.isFinite(r.empirical_privacy));
+  const pts = rows.filter(
+    (r) => Number.isFinite(r.accuracy) && Number.isFinite(r.empirical_privacy) && !Number.isFinite(r.attack_success),
+  );
   const accs = pts.map((r) => r.accuracy);
   const yMin = Math.max(0, Math.min(...accs, 1) - 0.05);
   const yMax = Math.min(1, Math.max(...accs, 0) + 0.05);
@@ -74,11 +76,11 @@ export function reportMarkdown(rows: SweepSummaryRow[], settings: Record<string,
     "",
     "![privacy-utility plot](plot.svg)",
     "",
-    "| privatizer | η | k | attack | accuracy | token recovery | empirical privacy | F1 | exact sentences | seeds |",
-    "|---|---|---|---|---|---|---|---|---|---|",
+    "| privatizer | η | k | attack | accuracy | token recovery | empirical privacy | F1 | exact sentences | canary PII recovered | AIA success (majority) | seeds |",
+    "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ...rows.map(
       (r) =>
-        `| ${r.privatizer} | ${r.eta ?? "—"} | ${r.split} | ${r.attack} | ${pct(r.accuracy, r.accuracy_ci95)} | ${pct(r.token_recovery, r.token_recovery_ci95)} | ${pct(r.empirical_privacy)} | ${pct(r.f1)} | ${pct(r.exact_sentence)} | ${r.seeds} |`,
+        `| ${r.privatizer} | ${r.eta ?? "—"} | ${r.split} | ${r.attack} | ${pct(r.accuracy, r.accuracy_ci95)} | ${pct(r.token_recovery, r.token_recovery_ci95)} | ${pct(r.empirical_privacy)} | ${pct(r.f1)} | ${pct(r.exact_sentence)} | ${pct(r.canary_recovery)} | ${Number.isFinite(r.attack_success) ? `${pct(r.attack_success)} (${pct(r.attack_baseline)})` : "n/a"} | ${r.seeds} |`,
     ),
     "",
     "Intervals are 95% (Student t over seeds) where more than one seed ran. Every number comes from runs recorded in results.jsonl.",

@@ -7,6 +7,9 @@ import type { AttackContext, InversionAttack } from "../attacks/attack.js";
 import { LearnedInversionAttack } from "../attacks/learned.js";
 import { addRecovery, emptyCounts, recoveryMetrics } from "../attacks/metrics.js";
 import { NearestNeighbourAttack } from "../attacks/nearest.js";
+import { OptimizationInversionAttack } from "../attacks/optimization.js";
+import { makeCanaries, piiMask } from "../attacks/canary.js";
+import { attributeInference } from "../attacks/attribute.js";
 import type { Dataset } from "../data/index.js";
 import { loadClassifier } from "../models/checkpoint.js";
 import { loadTokenizer } from "../models/tokenizers/index.js";
@@ -23,7 +26,11 @@ export const ATTACKS: Record<string, () => InversionAttack> = {
   "nn-cosine": () => new NearestNeighbourAttack({ metric: "cosine", candidates: "bottom" }),
   "nn-vocab": () => new NearestNeighbourAttack({ metric: "l2", candidates: "vocab" }),
   mlp: () => new LearnedInversionAttack(),
+  optim: () => new OptimizationInversionAttack(),
 };
+
+/** Attacks that are not token inversion: attribute inference of a meta field (IMDB rating). */
+export const ATTRIBUTE_ATTACKS = ["aia-rating"];
 
 export interface SweepOptions {
   modelDir: string;
@@ -44,6 +51,8 @@ export interface SweepOptions {
   onProgress?: ProgressListener;
   /** Skip fine-tuning (privacy only; accuracy reported as NaN). */
   attackOnly?: boolean;
+  /** Canary sentences with synthetic personal data planted among the observed batches. */
+  canaries?: number;
 }
 
 export interface SweepRow {
@@ -59,6 +68,11 @@ export interface SweepRow {
   exact_sentence: number;
   empirical_privacy: number;
   tokens: number;
+  /** Share of planted personal-data tokens recovered (NaN when no canaries). */
+  canary_recovery: number;
+  /** Attribute inference: accuracy and the majority-class baseline (NaN for inversion attacks). */
+  attack_success: number;
+  attack_baseline: number;
 }
 
 export interface SweepSummaryRow {
@@ -73,6 +87,9 @@ export interface SweepSummaryRow {
   empirical_privacy: number;
   f1: number;
   exact_sentence: number;
+  canary_recovery: number;
+  attack_success: number;
+  attack_baseline: number;
   seeds: number;
 }
 
@@ -92,7 +109,14 @@ function observedDev(
   opts: SweepOptions,
   spec: MechanismSpec,
   seed: number,
-): { wires: WireBatch[]; truths: Int32Array[]; ctx: AttackContext } {
+): {
+  wires: WireBatch[];
+  truths: Int32Array[];
+  canaryWires: WireBatch[];
+  canaryTruths: Int32Array[];
+  canaryPii: Int32Array[];
+  ctx: AttackContext;
+} {
   const tok = loadTokenizer(opts.modelDir);
   const { model } = loadClassifier(opts.modelDir, { labels: opts.dataset.labels, seed });
   const enc = (xs: typeof opts.dataset.train): Array<{ ids: Int32Array; typeIds: Int32Array; label: number }> =>
@@ -112,6 +136,24 @@ function observedDev(
     wires.push(tidy(() => customer.encode(batch)));
     truths.push(batch.inputIds);
   }
+  // Canaries travel like training rows (label 0), as they would inside the customer's data.
+  const canaryWires: WireBatch[] = [];
+  const canaryTruths: Int32Array[] = [];
+  const canaryPii: Int32Array[] = [];
+  const canaries = makeCanaries(opts.canaries ?? 0, 777 + seed);
+  for (let i = 0; i < canaries.length; i += 32) {
+    const group = canaries.slice(i, i + 32);
+    const encs = group.map((c) => tok.encode(c.text, undefined, { maxLength: opts.maxSeqLen, truncation: true }));
+    const { batch, labels } = collate(
+      encs.map((e) => ({ ids: Int32Array.from(e.ids), typeIds: Int32Array.from(e.typeIds), label: 0 })),
+      tok.padId,
+    );
+    const pii = new Int32Array(batch.batchSize * batch.seqLen);
+    encs.forEach((e, b) => pii.set(piiMask(e.offsets, group[b]!.spans), b * batch.seqLen));
+    canaryWires.push(tidy(() => customer.encode(batch, labels)));
+    canaryTruths.push(batch.inputIds);
+    canaryPii.push(pii);
+  }
   // The attacker simulates the same mechanism with its own noise stream.
   const ctx: AttackContext = {
     model,
@@ -123,7 +165,27 @@ function observedDev(
     maxSeqLen: opts.maxSeqLen,
     seed,
   };
-  return { wires, truths, ctx };
+  return { wires, truths, canaryWires, canaryTruths, canaryPii, ctx };
+}
+
+function canaryRecovery(
+  attack: InversionAttack,
+  ctx: AttackContext,
+  wires: WireBatch[],
+  truths: Int32Array[],
+  pii: Int32Array[],
+): number {
+  let hit = 0;
+  let total = 0;
+  wires.forEach((w, i) => {
+    const g = attack.invert(w, ctx);
+    for (let j = 0; j < g.length; j++) {
+      if (!pii[i]![j]) continue;
+      total++;
+      if (g[j] === truths[i]![j]) hit++;
+    }
+  });
+  return total ? hit / total : Number.NaN;
 }
 
 export async function runPrivacySweep(opts: SweepOptions): Promise<{ rows: SweepRow[]; summary: SweepSummaryRow[] }> {
@@ -183,10 +245,50 @@ export async function runPrivacySweep(opts: SweepOptions): Promise<{ rows: Sweep
       unit: "runs",
       message: `${label}, seed ${seed}: accuracy ${(100 * accuracy).toFixed(2)}%; attacking`,
     });
-    const { wires, truths, ctx } = observedDev(opts, s, seed);
+    const { wires, truths, canaryWires, canaryTruths, canaryPii, ctx } = observedDev(opts, s, seed);
     const tok = ctx.tokenizer;
     const specials = new Set([tok.clsId, tok.sepId, tok.padId, tok.bosId, tok.eosId].filter((x): x is number => x !== undefined));
     for (const name of opts.attacks) {
+      if (name === "aia-rating") {
+        // Public half of the dev texts (the attacker knows their ratings) vs the customer's half.
+        const half = Math.floor(opts.dataset.dev.length / 2);
+        const pub = opts.dataset.dev.slice(0, half);
+        const priv = opts.dataset.dev.slice(half);
+        const r = attributeInference(
+          ctx,
+          pub.map((e) => e.text),
+          pub.map((e) => Number(e.meta!.rating)),
+          priv.map((e) => e.text),
+          priv.map((e) => Number(e.meta!.rating)),
+        );
+        const row: SweepRow = {
+          privatizer: s.name,
+          eta: s.eta,
+          split: opts.split,
+          attack: name,
+          seed,
+          accuracy,
+          token_recovery: Number.NaN,
+          precision: Number.NaN,
+          f1: Number.NaN,
+          exact_sentence: Number.NaN,
+          empirical_privacy: 1 - r.accuracy,
+          tokens: 0,
+          canary_recovery: Number.NaN,
+          attack_success: r.accuracy,
+          attack_baseline: r.majorityBaseline,
+        };
+        rows.push(row);
+        appendFileSync(jsonl, JSON.stringify(row) + "\n");
+        emit({
+          task: "eval",
+          done: finished,
+          total: cells.length,
+          unit: "runs",
+          message: `${label}, seed ${seed}, ${name}: ${(100 * r.accuracy).toFixed(2)}% (majority ${(100 * r.majorityBaseline).toFixed(2)}%)`,
+        });
+        continue;
+      }
       const attack = ATTACKS[name]!();
       attack.prepare?.(ctx);
       const counts = emptyCounts();
@@ -207,6 +309,9 @@ export async function runPrivacySweep(opts: SweepOptions): Promise<{ rows: Sweep
         exact_sentence: m.exactSentenceRate,
         empirical_privacy: m.empiricalPrivacy,
         tokens: m.tokens,
+        canary_recovery: canaryWires.length ? canaryRecovery(attack, ctx, canaryWires, canaryTruths, canaryPii) : Number.NaN,
+        attack_success: Number.NaN,
+        attack_baseline: Number.NaN,
       };
       rows.push(row);
       appendFileSync(jsonl, JSON.stringify(row) + "\n");
@@ -247,6 +352,7 @@ export function summarize(rows: SweepRow[]): SweepSummaryRow[] {
   return [...groups.values()].map((g) => {
     const acc = meanCI(g.map((r) => r.accuracy));
     const rec = meanCI(g.map((r) => r.token_recovery));
+    const isAia = Number.isFinite(g[0]!.attack_success ?? Number.NaN);
     return {
       privatizer: g[0]!.privatizer,
       eta: g[0]!.eta,
@@ -256,9 +362,12 @@ export function summarize(rows: SweepRow[]): SweepSummaryRow[] {
       accuracy_ci95: acc.ci95,
       token_recovery: rec.mean,
       token_recovery_ci95: rec.ci95,
-      empirical_privacy: 1 - rec.mean,
+      empirical_privacy: isAia ? 1 - meanCI(g.map((r) => r.attack_success)).mean : 1 - rec.mean,
       f1: meanCI(g.map((r) => r.f1)).mean,
       exact_sentence: meanCI(g.map((r) => r.exact_sentence)).mean,
+      canary_recovery: meanCI(g.map((r) => r.canary_recovery ?? Number.NaN)).mean,
+      attack_success: meanCI(g.map((r) => r.attack_success ?? Number.NaN)).mean,
+      attack_baseline: meanCI(g.map((r) => r.attack_baseline ?? Number.NaN)).mean,
       seeds: g.length,
     };
   });

@@ -155,7 +155,7 @@ export class BertEmbeddings extends Module {
 
   /** Position ids: BERT counts 0..T-1; RoBERTa counts from pad_token_id + 1 over real tokens. */
   positionIds(batch: EncoderBatch): Int32Array {
-    const { batchSize: B, seqLen: T, inputIds } = batch;
+    const { batchSize: B, seqLen: T, attentionMask } = batch;
     const pos = new Int32Array(B * T);
     const roberta = this.roberta;
     const pad = this.cfg.padTokenId;
@@ -164,7 +164,9 @@ export class BertEmbeddings extends Module {
       for (let t = 0; t < T; t++) {
         const i = b * T + t;
         if (!roberta) pos[i] = t;
-        else pos[i] = inputIds[i] === pad ? pad : pad + ++count;
+        // Hugging Face tests input_ids != pad; the mask marks the same positions (and the
+        // attacker's embedVectors has no ids).
+        else pos[i] = attentionMask[i] ? pad + ++count : pad;
       }
     }
     const max = pos.reduce((m, v) => Math.max(m, v), 0);
@@ -174,10 +176,14 @@ export class BertEmbeddings extends Module {
   }
 
   forward(batch: EncoderBatch): Tensor {
+    return this.fromWordVectors(this.word_embeddings.forward(batch.inputIds, [batch.batchSize, batch.seqLen]), batch);
+  }
+
+  /** The embedding stage on given word vectors [B, T, d] instead of a lookup (inversion attacks). */
+  fromWordVectors(words: Tensor, batch: EncoderBatch): Tensor {
     const shape = [batch.batchSize, batch.seqLen];
-    const words = this.word_embeddings.forward(batch.inputIds, shape);
     const pos = this.position_embeddings.forward(this.positionIds(batch), shape);
-    const types = this.token_type_embeddings.forward(batch.tokenTypeIds ?? new Int32Array(batch.inputIds.length), shape);
+    const types = this.token_type_embeddings.forward(batch.tokenTypeIds ?? new Int32Array(batch.batchSize * batch.seqLen), shape);
     return this.dropout.forward(this.LayerNorm.forward(ops.add(ops.add(words, types), pos)));
   }
 }
@@ -251,6 +257,9 @@ abstract class BertLikeClassifier extends Module implements SplittableModel {
   }
   embed(batch: EncoderBatch): Tensor {
     return this.base.embeddings.forward(batch);
+  }
+  embedVectors(words: Tensor, batch: EncoderBatch): Tensor {
+    return this.base.embeddings.fromWordVectors(words, batch);
   }
   embedCandidates(t: number): Float32Array {
     const e = this.base.embeddings;

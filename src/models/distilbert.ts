@@ -22,10 +22,12 @@ class DistilEmbeddings extends Module {
     this.dropout = this.child("dropout", new Dropout(cfg.hiddenDropout, rng));
   }
   forward(batch: EncoderBatch): Tensor {
+    return this.fromWordVectors(this.word_embeddings.forward(batch.inputIds, [batch.batchSize, batch.seqLen]), batch);
+  }
+  fromWordVectors(words: Tensor, batch: EncoderBatch): Tensor {
     const { batchSize: B, seqLen: T } = batch;
     if (T > this.cfg.maxPositions) throw new Error(`sequence length ${T} exceeds the model's ${this.cfg.maxPositions} positions`);
     const pos = Int32Array.from({ length: B * T }, (_, i) => i % T);
-    const words = this.word_embeddings.forward(batch.inputIds, [B, T]);
     return this.dropout.forward(this.LayerNorm.forward(ops.add(words, this.position_embeddings.forward(pos, [B, T]))));
   }
 }
@@ -141,6 +143,9 @@ export class DistilBertForSequenceClassification extends Module implements Split
   }
   embed(batch: EncoderBatch): Tensor {
     return this.distilbert.embeddings.forward(batch);
+  }
+  embedVectors(words: Tensor, batch: EncoderBatch): Tensor {
+    return this.distilbert.embeddings.fromWordVectors(words, batch);
   }
   embedCandidates(t: number): Float32Array {
     const e = this.distilbert.embeddings;

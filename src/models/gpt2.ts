@@ -94,10 +94,13 @@ export class GPT2Model extends Module {
     this.ln_f = this.child("ln_f", new LayerNorm(cfg.hiddenSize, cfg.layerNormEps));
   }
   embed(batch: EncoderBatch): Tensor {
+    return this.fromWordVectors(this.wte.forward(batch.inputIds, [batch.batchSize, batch.seqLen]), batch);
+  }
+  fromWordVectors(words: Tensor, batch: EncoderBatch): Tensor {
     const { batchSize: B, seqLen: T } = batch;
     if (T > this.cfg.maxPositions) throw new Error(`sequence length ${T} exceeds the model's ${this.cfg.maxPositions} positions`);
     const pos = Int32Array.from({ length: B * T }, (_, i) => i % T);
-    return this.drop.forward(ops.add(this.wte.forward(batch.inputIds, [B, T]), this.wpe.forward(pos, [B, T])));
+    return this.drop.forward(ops.add(words, this.wpe.forward(pos, [B, T])));
   }
 }
 
@@ -113,6 +116,9 @@ abstract class GPT2Base extends Module implements SplittableModel {
   }
   embed(batch: EncoderBatch): Tensor {
     return this.transformer.embed(batch);
+  }
+  embedVectors(words: Tensor, batch: EncoderBatch): Tensor {
+    return this.transformer.fromWordVectors(words, batch);
   }
   embedCandidates(t: number): Float32Array {
     const tr = this.transformer;

@@ -28,6 +28,8 @@ export interface SplittableModel extends Module {
    * compares k = 0 representations with.
    */
   embedCandidates(t: number): Float32Array;
+  /** The embedding stage on given word vectors [B, T, d] (inversion by optimisation). */
+  embedVectors(words: Tensor, batch: EncoderBatch): Tensor;
 }
 
 export function layerContext(batch: EncoderBatch): LayerContext {

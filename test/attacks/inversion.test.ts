@@ -9,6 +9,9 @@ import type { AttackContext, InversionAttack } from "../../src/attacks/attack.js
 import { LearnedInversionAttack } from "../../src/attacks/learned.js";
 import { addRecovery, emptyCounts, recoveryMetrics } from "../../src/attacks/metrics.js";
 import { NearestNeighbourAttack } from "../../src/attacks/nearest.js";
+import { OptimizationInversionAttack } from "../../src/attacks/optimization.js";
+import { makeCanaries, piiMask } from "../../src/attacks/canary.js";
+import { attributeInference } from "../../src/attacks/attribute.js";
 import { loadTask } from "../../src/data/index.js";
 import { runPrivacySweep } from "../../src/eval/sweep.js";
 import { loadClassifier } from "../../src/models/checkpoint.js";
@@ -93,6 +96,53 @@ describe("embedding inversion", () => {
     assert.ok(noisy < clean, `noisy ${noisy} vs clean ${clean}`);
   });
 
+  it("inversion by optimisation recovers tokens behind a layer (k = 1) and degrades with noise", () => {
+    const attack = new OptimizationInversionAttack({ steps: 120, lr: 0.1 });
+    const clean = recovery("tiny-bert", 1, { name: "none", params: {} }, attack);
+    const noisy = recovery("tiny-bert", 1, { name: "dchi", params: { eta: 1 } }, attack);
+    assert.ok(clean > 0.5, `clean recovery ${(100 * clean).toFixed(1)}%`);
+    assert.ok(noisy < clean / 2, `noisy ${noisy} vs clean ${clean}`);
+  });
+
+  it("canaries mark exactly the planted personal data", () => {
+    const tok = loadTokenizer(fixture("tiny-bert"));
+    const [c] = makeCanaries(1, 3);
+    const enc = tok.encode(c!.text, undefined, {});
+    const mask = piiMask(enc.offsets, c!.spans);
+    const pii = enc.tokens.filter((_, i) => mask[i]);
+    assert.ok(pii.length >= 3);
+    for (const [a, b] of c!.spans) assert.ok(c!.text.slice(a, b).length > 0);
+    assert.ok(!pii.includes("[CLS]") && !pii.includes("is"));
+  });
+
+  it("attribute inference runs on IMDB ratings and reports a majority baseline", () => {
+    const imdb = loadTask("imdb", { dataDir, maxEval: 120, maxTrain: 10, seed: 1 });
+    const tok = loadTokenizer(fixture("tiny-bert"));
+    const { model } = loadClassifier(fixture("tiny-bert"));
+    const priv = createPrivatizer("none", {});
+    const ctx: AttackContext = {
+      model,
+      split: 1,
+      tokenizer: tok,
+      privatizer: priv,
+      noise: new SeededNoise(1),
+      publicTexts: [],
+      maxSeqLen: 64,
+      seed: 1,
+    };
+    const dev = imdb.dev;
+    const r = attributeInference(
+      ctx,
+      dev.slice(0, 60).map((e) => e.text),
+      dev.slice(0, 60).map((e) => Number(e.meta!.rating)),
+      dev.slice(60).map((e) => e.text),
+      dev.slice(60).map((e) => Number(e.meta!.rating)),
+      5,
+    );
+    assert.ok(r.accuracy >= 0 && r.accuracy <= 1 && r.majorityBaseline >= 0 && r.majorityBaseline <= 1, JSON.stringify(r));
+    assert.ok(r.classes >= 4 && r.testExamples === 60);
+  });
+
   it("metrics count bags of tokens and skip specials and padding", () => {
     const c = emptyCounts();
     // [CLS]=1 a=5 b=6 [SEP]=2 pad
@@ -132,6 +182,7 @@ describe("privacy sweep", () => {
       lr: 1e-3,
       maxSeqLen: 32,
       outDir: out,
+      canaries: 8,
     };
     const { summary } = await runPrivacySweep(opts);
     assert.equal(summary.length, 3);
@@ -140,6 +191,8 @@ describe("privacy sweep", () => {
     const none = summary.find((r) => r.privatizer === "none")!;
     const strong = summary.find((r) => r.eta === 1)!;
     assert.ok(none.token_recovery > 0.95 && strong.token_recovery < none.token_recovery / 4);
+    assert.ok(none.canary_recovery > 0.9, `canary PII recovered without privacy: ${none.canary_recovery}`);
+    assert.ok(strong.canary_recovery < 0.3, `canary PII recovered under strong noise: ${strong.canary_recovery}`);
     assert.ok(readFileSync(join(out, "plot.svg"), "utf8").includes("<circle"));
     // A second call finds every cell done and only rewrites the outputs.
     const lines = readFileSync(join(out, "results.jsonl"), "utf8").trim().split("\n").length;
