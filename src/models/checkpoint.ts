@@ -151,7 +151,8 @@ export function loadStateInto(model: Module, config: EncoderConfig, tensors: Map
   for (const [name, p] of params) {
     const t = byName.get(name);
     if (!t) {
-      if (name.startsWith(base)) missingBase.push(name);
+      // A pooler missing from a masked-LM checkpoint is initialised fresh, as Hugging Face does.
+      if (name.startsWith(base) && !/\.pooler\./.test(name)) missingBase.push(name);
       else initialised.push(name);
       continue;
     }
