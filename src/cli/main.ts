@@ -184,6 +184,7 @@ const commands: Record<string, { summary: string; run: Handler }> = {
         resume: v.resume === true,
         checkpointEvery: positiveInt("--checkpoint-every", v["checkpoint-every"] as string),
         randomInit: v["random-init"] === true,
+        trainBottom: bottomFrom(v["train-bottom"] as string | undefined),
         onWire: dumpWire(v["dump-wire"] as string | undefined),
         onProgress: v.quiet ? undefined : terminalProgress(),
         onMetric: (rec) => {
@@ -612,6 +613,7 @@ const TRAIN_OPTIONS = {
   "noise-seed": { type: "string" },
   "seeded-noise": { type: "boolean", default: false },
   "random-init": { type: "boolean", default: false },
+  "train-bottom": { type: "string" },
   "dump-wire": { type: "string" },
   out: { type: "string" },
   resume: { type: "boolean", default: false },
@@ -650,6 +652,12 @@ function dumpWire(
   writeFileSync(file, new Uint8Array(0));
   let seq = 0;
   return (w, phase) => appendFileSync(file, batchToFrame(w, ++seq, "f32", phase === "train"));
+}
+
+function bottomFrom(v: string | undefined): "lora" | "full" | undefined {
+  if (v === undefined) return undefined;
+  if (v !== "lora" && v !== "full") throw new UsageError(`--train-bottom must be lora or full, got "${v}"`);
+  return v;
 }
 
 function mechanismFrom(v: Record<string, string | boolean | undefined>): MechanismSpec {

@@ -69,8 +69,12 @@ export class Customer {
         if (wasTraining) model.train();
       }
     };
-    const h = trainBottom ? run() : frozen();
-    this.pending = trainBottom ? h : null;
+    // A trainable bottom (U-shaped) keeps its graph for the vendor's gradient — in training only:
+    // inference (no labels) always runs frozen.
+    const training = trainBottom !== undefined && labels !== undefined;
+    if (training) model.train();
+    const h = training ? run() : frozen();
+    this.pending = training ? h : null;
     const dim = h.shape[2]!;
     const hidden = privatizer.privatize(
       { hidden: h.data, batchSize: b.batchSize, seqLen: b.seqLen, dim, attentionMask: b.attentionMask, inputIds: ids, labels },

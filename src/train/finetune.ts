@@ -8,10 +8,19 @@ import type { EncoderBatch } from "../models/bert.js";
 import { createModel, loadClassifier } from "../models/checkpoint.js";
 import type { SplittableModel } from "../models/model.js";
 import { loadTokenizer, type Tokenizer } from "../models/tokenizers/index.js";
-import { getPeft, savePeft, type PeftInstance, type PeftParams } from "../peft/index.js";
+import {
+  DEFAULT_LORA_TARGETS,
+  LoraAdapter,
+  bottomParams,
+  findLinears,
+  getPeft,
+  savePeft,
+  type PeftInstance,
+  type PeftParams,
+} from "../peft/index.js";
 import { createPrivatizer, ctiSummary, noiseSource, saveCtiTable, CtiPrivatizer, type Privatizer } from "../privacy/index.js";
 import { Customer, Vendor, type WireBatch } from "../split/parties.js";
-import { AdamW, Rng, linearWarmupDecay, tidy } from "../tensor/index.js";
+import { AdamW, Rng, linearWarmupDecay, tidy, type Tensor } from "../tensor/index.js";
 import { loadTrainerCheckpoint, saveTrainerCheckpoint } from "./checkpoint-state.js";
 import { RateMeter, type ProgressListener } from "./progress.js";
 
@@ -50,6 +59,12 @@ export interface FinetuneOptions {
   stopAfterSteps?: number;
   /** Ignore the checkpoint's weights: the same architecture from random initialisation (a baseline). */
   randomInit?: boolean;
+  /**
+   * U-shaped variant: the customer also trains its bottom, from the gradient of the cut
+   * activations the vendor sends back. "lora": LoRA on the bottom layers' attention; "full": the
+   * embeddings and every bottom layer (with --split 0 --peft full: plain full fine-tuning).
+   */
+  trainBottom?: "lora" | "full";
 }
 
 export interface EpochRecord {
@@ -142,6 +157,26 @@ export function buildPrivatizer(
   });
 }
 
+/** The customer's trainable bottom parameters for the U-shaped variant. */
+export function prepareBottom(model: SplittableModel, split: number, kind: "lora" | "full", rng: Rng): Tensor[] {
+  if (kind === "full") {
+    const ps = bottomParams(model, split).map(([, t]) => t);
+    for (const p of ps) p.requiresGrad = true;
+    return ps;
+  }
+  if (split === 0) throw new Error("a bottom LoRA needs at least one bottom layer (--split >= 1)");
+  const targets = DEFAULT_LORA_TARGETS[model.config.modelType]!;
+  const out: Tensor[] = [];
+  for (const [, lin] of findLinears(model, 0, split, targets)) {
+    const a = new LoraAdapter(lin, { rank: 8, alpha: 16, dropout: 0 }, rng);
+    lin.attachAdapter("lora", a);
+    a.A.requiresGrad = true;
+    a.B.requiresGrad = true;
+    out.push(a.A, a.B);
+  }
+  return out;
+}
+
 /** Applies a PEFT method to the top and freezes everything else. */
 export function preparePeft(
   model: SplittableModel,
@@ -206,8 +241,23 @@ export async function finetune(opts: FinetuneOptions): Promise<FinetuneResult> {
     { lr: opts.lr, weightDecay: opts.weightDecay, noDecay: (p) => p.ndim < 2 },
   );
   const noise = noiseSource(opts.noiseSeed);
-  const customer = new Customer({ model, split: opts.split, privatizer, noise });
-  const vendor = new Vendor({ model, split: opts.split, peft, optimizer, clip: opts.clip });
+  const bottom = opts.trainBottom ? prepareBottom(model, opts.split, opts.trainBottom, rng) : [];
+  const bottomOptimizer = new AdamW(bottom, { lr: opts.lr, weightDecay: opts.weightDecay, noDecay: (p) => p.ndim < 2 });
+  const customer = new Customer({
+    model,
+    split: opts.split,
+    privatizer,
+    noise,
+    trainBottom: opts.trainBottom ? { params: bottom, optimizer: bottomOptimizer, clip: opts.clip } : undefined,
+  });
+  const vendor = new Vendor({
+    model,
+    split: opts.split,
+    peft,
+    optimizer,
+    clip: opts.clip,
+    returnGradient: opts.trainBottom !== undefined,
+  });
 
   mkdirSync(opts.outDir, { recursive: true });
   let cti: FinetuneResult["cti"];
@@ -268,6 +318,7 @@ export async function finetune(opts: FinetuneOptions): Promise<FinetuneResult> {
     max_seq_len: opts.maxSeqLen,
     seed: opts.seed,
     init: opts.randomInit ? "random" : "pretrained",
+    train_bottom: opts.trainBottom ?? "frozen",
     train_examples: train.length,
     dev_examples: dev.length,
   };
@@ -289,7 +340,7 @@ export async function finetune(opts: FinetuneOptions): Promise<FinetuneResult> {
     savePeft(dir, peft, adapterMeta);
     if (privatizer instanceof CtiPrivatizer) saveCtiTable(join(dir, "cti.json"), privatizer.table);
   };
-  const trainableCount = trainable.reduce((s, [, t]) => s + t.size, 0);
+  const trainableCount = trainable.reduce((s, [, t]) => s + t.size, 0) + bottom.reduce((s, t) => s + t.size, 0);
   const checkpoint = (): void => saveTrainerCheckpoint(ckptDir, model, optimizer, st);
 
   let stopped = false;
@@ -305,10 +356,13 @@ export async function finetune(opts: FinetuneOptions): Promise<FinetuneResult> {
       );
       optimizer.lr = opts.lr * linearWarmupDecay(st.step, warmup, totalSteps);
       const t0 = performance.now();
+      bottomOptimizer.lr = optimizer.lr;
       const r = tidy(() => {
         const wire = customer.encode(batch, labels);
         opts.onWire?.(wire, "train");
-        return vendor.trainStep(wire);
+        const res = vendor.trainStep(wire);
+        if (res.gradHidden) customer.backward(res.gradHidden);
+        return res;
       });
       st.trainSeconds += (performance.now() - t0) / 1000;
       st.lossSum += r.loss * r.count;

@@ -10,6 +10,7 @@ import { loadTask } from "../../src/data/index.js";
 import { finetune } from "../../src/train/finetune.js";
 import { predictTexts } from "../../src/train/predict.js";
 import { decodeFrames, frameToBatch } from "../../src/wire/index.js";
+import { readSafetensors } from "../../src/tensor/index.js";
 import { dataPath, fixture, repoRoot } from "../paths.js";
 
 const dirs: string[] = [];
@@ -63,6 +64,47 @@ describe("finetune", () => {
     });
     assert.equal(preds.length, 2);
     for (const p of preds) assert.ok(Math.abs(Object.values(p.probabilities).reduce((a, b) => a + b, 0) - 1) < 1e-5);
+  });
+
+  it("U-shaped: the customer's bottom trains from the gradient the vendor sends back", async () => {
+    for (const kind of ["lora", "full"] as const) {
+      const out = tmp();
+      const res = await finetune({
+        modelDir: fixture("tiny-bert"),
+        dataset: loadTask("sst2", { dataDir, maxTrain: 64, maxEval: 16, seed: 1 }),
+        split: 1,
+        privatizer: { name: "dchi", params: { eta: 100 } },
+        peft: { name: "lora", params: {} },
+        epochs: 1,
+        batchSize: 16,
+        lr: 1e-2,
+        warmupRatio: 0,
+        weightDecay: 0,
+        clip: 1,
+        maxSeqLen: 24,
+        seed: 3,
+        noiseSeed: 4,
+        outDir: out,
+        resume: false,
+        checkpointEvery: 100,
+        trainBottom: kind,
+      });
+      assert.equal(res.settings.train_bottom, kind);
+      assert.ok(res.trainable_parameters > 0);
+      // The bottom's weights moved: compare the saved trainer checkpoint with the base model.
+      const base = readSafetensors(join(fixture("tiny-bert"), "model.safetensors")).tensors;
+      const after = readSafetensors(join(out, "checkpoint", "model.safetensors")).tensors;
+      if (kind === "full") {
+        const name = "bert.encoder.layer.0.attention.self.query.weight";
+        assert.ok(
+          after.get(name)!.data.some((v, i) => v !== base.get(name)!.data[i]),
+          "bottom layer 0 moved",
+        );
+      } else {
+        const a = [...after.keys()].find((n) => n.startsWith("bert.encoder.layer.0.") && n.endsWith(".lora.B"));
+        assert.ok(a && after.get(a)!.data.some((v) => v !== 0), "the bottom LoRA B moved from zero");
+      }
+    }
   });
 
   it("--dump-wire writes exactly what the vendor received, as parseable frames", () => {
