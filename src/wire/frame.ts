@@ -1,6 +1,7 @@
 // The SAP wire format: one binary frame per message (a batch of privatized representations, or
 // logits back), a small versioned header, raw little-endian float payloads and a CRC32 trailer.
 // docs/wire-format.md is the normative description; this file and that one must agree.
+import { floatToHalf as toHalf, halfToFloat as fromHalf } from "../tensor/half.js";
 
 export const WIRE_MAGIC = 0x57504153; // "SAPW" read as a little-endian uint32
 export const WIRE_VERSION = 1;
@@ -92,43 +93,8 @@ export function crc32(bytes: Uint8Array, start = 0, end = bytes.length): number 
 
 // --- float16 ----------------------------------------------------------------------------------
 
-const f32 = new Float32Array(1);
-const u32 = new Uint32Array(f32.buffer);
-
-/** IEEE binary16 bits of a float, rounding to nearest even; overflow goes to ±Inf. */
-export function toHalf(v: number): number {
-  f32[0] = v;
-  const x = u32[0]!;
-  const sign = (x >>> 16) & 0x8000;
-  const exp = (x >>> 23) & 0xff;
-  let mant = x & 0x7fffff;
-  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
-  const e = exp - 127 + 15;
-  if (e >= 0x1f) return sign | 0x7c00;
-  if (e <= 0) {
-    if (e < -10) return sign;
-    mant |= 0x800000;
-    const shift = 14 - e;
-    let half = mant >>> shift;
-    const rem = mant & ((1 << shift) - 1);
-    const mid = 1 << (shift - 1);
-    if (rem > mid || (rem === mid && half & 1)) half++;
-    return sign | half;
-  }
-  let half = (e << 10) | (mant >>> 13);
-  const rem = mant & 0x1fff;
-  if (rem > 0x1000 || (rem === 0x1000 && half & 1)) half++;
-  return sign | half; // a carry into the exponent is the correct rounding (up to Inf)
-}
-
-export function fromHalf(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exp = (h >>> 10) & 0x1f;
-  const mant = h & 0x3ff;
-  if (exp === 0) return sign * mant * 2 ** -24;
-  if (exp === 0x1f) return mant ? Number.NaN : sign * Infinity;
-  return sign * (1 + mant / 1024) * 2 ** (exp - 15);
-}
+/** IEEE binary16 bits of a float (round to nearest even) and back: one implementation, src/tensor/half.ts. */
+export { toHalf, fromHalf };
 
 // --- encoder ---------------------------------------------------------------------------------
 
