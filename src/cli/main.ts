@@ -26,12 +26,12 @@ const commands: Record<string, { summary: string; run: Handler }> = {
       const { values, positionals } = parseArgs({
         args: argv,
         allowPositionals: true,
-        options: { json: { type: "boolean", default: false }, command: { type: "string" } },
+        options: { json: { type: "boolean", default: false }, command: { type: "string" }, note: { type: "string" } },
       });
       const [sub, dir] = positionals;
       if (sub === "card" && dir) {
         const { writeModelCard } = await import("../train/model-card.js");
-        process.stdout.write(writeModelCard(dir, values.command as string | undefined));
+        process.stdout.write(writeModelCard(dir, values.command as string | undefined, values.note as string | undefined));
         return;
       }
       if (sub !== "verify" || !dir)

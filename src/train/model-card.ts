@@ -24,7 +24,7 @@ interface PretrainMetrics {
   history: Array<{ step: number; trainLoss: number; heldoutLoss: number; heldoutAccuracy: number; heldoutPerplexity: number }>;
 }
 
-export function writeModelCard(dir: string, command?: string): string {
+export function writeModelCard(dir: string, command?: string, note?: string): string {
   const m = JSON.parse(readFileSync(join(dir, "pretrain-metrics.json"), "utf8")) as PretrainMetrics;
   const c = readConfig(dir);
   const o = m.options;
@@ -76,6 +76,7 @@ export function writeModelCard(dir: string, command?: string): string {
     lines.push(``, `Commands: ${rows.map((r) => `\`${r.command}\``).join("; ")}`, ``);
   }
   if (command) lines.push(`## Reproduce`, ``, "```sh", command, "```", ``);
+  if (note) lines.push(`## As run`, ``, note, ``);
   const text = lines.join("\n");
   writeFileSync(join(dir, "README.md"), text);
   return text;
