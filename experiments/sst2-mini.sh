@@ -20,6 +20,7 @@ run dchi-10 $C --privatizer dchi --eta 10
 run dchi-25 $C --privatizer dchi --eta 25
 run dchi-50 $C --privatizer dchi --eta 50
 run cti-25 $C --privatizer cti --eta 25
+run cti-10 $C --privatizer cti --eta 10
 # Issue 3: plain full fine-tuning on all of SST-2 train, pretrained vs random initialisation.
 F="--split 0 --privatizer none --peft full --train-bottom full --lr 1e-4 --epochs 1"
 run full-pretrained $F
