@@ -58,7 +58,7 @@ const commands: Record<string, { summary: string; run: Handler }> = {
           "data-dir": { type: "string" },
           "max-train": { type: "string", default: "6000" },
           epochs: { type: "string", default: "2" },
-          eta: { type: "string", default: "25" },
+          eta: { type: "string", default: "100" },
           out: { type: "string", default: "runs/demo" },
         },
       });
