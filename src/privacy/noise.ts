@@ -1,7 +1,7 @@
 // Where privacy noise comes from. By default a CSPRNG (node:crypto, buffered); a seeded stream
 // only when the caller asks for reproducible experiments — and the run's metadata says so.
 import { randomBytes } from "node:crypto";
-import { Rng } from "../tensor/index.js";
+import { NormalSampler, Rng } from "../tensor/index.js";
 
 export interface NoiseSource {
   /** Uniform in [0, 1). */
@@ -17,7 +17,7 @@ export class CryptoNoise implements NoiseSource {
   readonly description = "csprng";
   private buf = Buffer.alloc(0);
   private pos = 0;
-  private spare: number | null = null;
+  private readonly normals = new NormalSampler(() => this.uniform());
 
   uniform(): number {
     if (this.pos + 8 > this.buf.length) {
@@ -31,17 +31,7 @@ export class CryptoNoise implements NoiseSource {
   }
 
   normal(): number {
-    if (this.spare !== null) {
-      const s = this.spare;
-      this.spare = null;
-      return s;
-    }
-    let u = 0;
-    while (u === 0) u = this.uniform();
-    const v = this.uniform();
-    const r = Math.sqrt(-2 * Math.log(u));
-    this.spare = r * Math.sin(2 * Math.PI * v);
-    return r * Math.cos(2 * Math.PI * v);
+    return this.normals.next();
   }
 }
 

@@ -3,13 +3,33 @@
 // explicitly asks for a seeded stream.
 import { Tensor, sizeOf, type Shape } from "./tensor.js";
 
+/** Standard normals from any uniform source by Box–Muller, the second value of each pair cached. */
+export class NormalSampler {
+  private spare: number | null = null;
+  constructor(private readonly uniform: () => number) {}
+
+  next(): number {
+    if (this.spare !== null) {
+      const s = this.spare;
+      this.spare = null;
+      return s;
+    }
+    let u = 0;
+    while (u === 0) u = this.uniform();
+    const v = this.uniform();
+    const r = Math.sqrt(-2 * Math.log(u));
+    this.spare = r * Math.sin(2 * Math.PI * v);
+    return r * Math.cos(2 * Math.PI * v);
+  }
+}
+
 /** xoshiro128** seeded through splitmix32; period 2^128 - 1. */
 export class Rng {
   private s0: number;
   private s1: number;
   private s2: number;
   private s3: number;
-  private spare: number | null = null;
+  private readonly normals = new NormalSampler(() => this.uniform());
 
   constructor(seed: number) {
     let x = seed >>> 0 || 0x9e3779b9;
@@ -49,17 +69,7 @@ export class Rng {
 
   /** Standard normal (Box–Muller, caching the second value). */
   normal(): number {
-    if (this.spare !== null) {
-      const s = this.spare;
-      this.spare = null;
-      return s;
-    }
-    let u = 0;
-    while (u === 0) u = this.uniform();
-    const v = this.uniform();
-    const r = Math.sqrt(-2 * Math.log(u));
-    this.spare = r * Math.sin(2 * Math.PI * v);
-    return r * Math.cos(2 * Math.PI * v);
+    return this.normals.next();
   }
 
   /** Integer in [0, n). */
