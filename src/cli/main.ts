@@ -6,7 +6,7 @@ import { benchEngine } from "../bench/engine.js";
 import { verifyModelDir } from "../models/verify.js";
 import { pretrain, PRESETS } from "../train/pretrain.js";
 import { terminalProgress } from "../train/progress.js";
-import { finetune, type MechanismSpec } from "../train/finetune.js";
+import { finetune, type MechanismSpec, type TrainingSpec } from "../train/finetune.js";
 import { predictTexts } from "../train/predict.js";
 import { loadTask, loadUserDataset, taskNames, type Dataset } from "../data/index.js";
 import { appendFileSync, mkdirSync, writeFileSync } from "node:fs";
@@ -158,28 +158,9 @@ const commands: Record<string, { summary: string; run: Handler }> = {
       const v = values as Record<string, string | boolean | undefined>;
       if (!v.model) throw new UsageError("--model DIR is required (a Hugging Face model directory, e.g. models/sap-bert-mini)");
       if (!v.out) throw new UsageError("--out DIR is required");
-      const seed = nonNegativeInt("--seed", (v.seed as string) ?? "42");
-      const dataset = loadDataset(v, seed);
       const res = await finetune({
         modelDir: v.model as string,
-        dataset,
-        split: nonNegativeInt("--split", v.split as string),
-        privatizer: mechanismFrom(v),
-        peft: peftFrom(v),
-        epochs: positiveInt("--epochs", v.epochs as string),
-        batchSize: positiveInt("--batch-size", v["batch-size"] as string),
-        lr: positiveNumber("--lr", v.lr as string),
-        warmupRatio: Number(v.warmup),
-        weightDecay: Number(v["weight-decay"]),
-        clip: positiveNumber("--clip", v.clip as string),
-        maxSeqLen: positiveInt("--max-seq-len", v["max-seq-len"] as string),
-        seed,
-        noiseSeed:
-          v["noise-seed"] !== undefined
-            ? nonNegativeInt("--noise-seed", v["noise-seed"] as string)
-            : v["seeded-noise"]
-              ? seed
-              : undefined,
+        ...trainingSpecFrom(v),
         outDir: v.out as string,
         resume: v.resume === true,
         checkpointEvery: positiveInt("--checkpoint-every", v["checkpoint-every"] as string),
@@ -498,28 +479,10 @@ function serviceCommands(): typeof commands {
           if (sub === "finetune") {
             if (!v.model) throw new UsageError("--model NAME is required (a name from the server's catalogue)");
             const { clientFinetune } = await import("../client/finetune.js");
-            const seed = nonNegativeInt("--seed", (v.seed as string) ?? "42");
             const res = await clientFinetune({
               client,
               model: v.model as string,
-              split: nonNegativeInt("--split", v.split as string),
-              dataset: loadDataset(v, seed),
-              privatizer: mechanismFrom(v),
-              peft: peftFrom(v),
-              epochs: positiveInt("--epochs", v.epochs as string),
-              batchSize: positiveInt("--batch-size", v["batch-size"] as string),
-              lr: positiveNumber("--lr", v.lr as string),
-              warmupRatio: Number(v.warmup),
-              weightDecay: Number(v["weight-decay"]),
-              clip: positiveNumber("--clip", v.clip as string),
-              maxSeqLen: positiveInt("--max-seq-len", v["max-seq-len"] as string),
-              seed,
-              noiseSeed:
-                v["noise-seed"] !== undefined
-                  ? nonNegativeInt("--noise-seed", v["noise-seed"] as string)
-                  : v["seeded-noise"]
-                    ? seed
-                    : undefined,
+              ...trainingSpecFrom(v),
               wireDtype: dtype,
               cacheDir: v.cache as string,
               jobId: v.job as string | undefined,
@@ -652,6 +615,31 @@ function dumpWire(
   writeFileSync(file, new Uint8Array(0));
   let seq = 0;
   return (w, phase) => appendFileSync(file, batchToFrame(w, ++seq, "f32", phase === "train"));
+}
+
+/** The training settings `sap finetune` and `sap client finetune` share, parsed and checked once. */
+function trainingSpecFrom(v: Record<string, string | boolean | undefined>): TrainingSpec {
+  const seed = nonNegativeInt("--seed", (v.seed as string) ?? "42");
+  return {
+    dataset: loadDataset(v, seed),
+    split: nonNegativeInt("--split", v.split as string),
+    privatizer: mechanismFrom(v),
+    peft: peftFrom(v),
+    epochs: positiveInt("--epochs", v.epochs as string),
+    batchSize: positiveInt("--batch-size", v["batch-size"] as string),
+    lr: positiveNumber("--lr", v.lr as string),
+    warmupRatio: Number(v.warmup),
+    weightDecay: Number(v["weight-decay"]),
+    clip: positiveNumber("--clip", v.clip as string),
+    maxSeqLen: positiveInt("--max-seq-len", v["max-seq-len"] as string),
+    seed,
+    noiseSeed:
+      v["noise-seed"] !== undefined
+        ? nonNegativeInt("--noise-seed", v["noise-seed"] as string)
+        : v["seeded-noise"]
+          ? seed
+          : undefined,
+  };
 }
 
 function bottomFrom(v: string | undefined): "lora" | "full" | undefined {

@@ -4,36 +4,27 @@
 // in-process `finetune`, so the same seeds give the same numbers.
 import { appendFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Dataset } from "../data/index.js";
 import { loadTokenizer } from "../models/tokenizers/index.js";
 import { noiseSource } from "../privacy/index.js";
 import { Customer } from "../split/parties.js";
 import { Rng, tidy } from "../tensor/index.js";
-import { buildPrivatizer, collate, encodeExamples, type Encoded, type MechanismSpec } from "../train/finetune.js";
+import {
+  buildPrivatizer,
+  collate,
+  encodeExamples,
+  type Encoded,
+  type MechanismSpec,
+  type TrainingSpec,
+} from "../train/finetune.js";
 import { RateMeter, type ProgressListener } from "../train/progress.js";
-import type { PeftParams } from "../peft/index.js";
 import type { StepAck } from "../server/jobs.js";
 import { batchToFrame, frameToLogits, type WireDtype } from "../wire/index.js";
 import { loadBottom } from "./bottom.js";
 import { SapApiError, type SapClient } from "./sdk.js";
 
-export interface ClientFinetuneOptions {
+export interface ClientFinetuneOptions extends TrainingSpec {
   client: SapClient;
   model: string;
-  split: number;
-  dataset: Dataset;
-  privatizer: MechanismSpec;
-  peft: { name: string; params: PeftParams };
-  epochs: number;
-  batchSize: number;
-  lr: number;
-  warmupRatio: number;
-  weightDecay: number;
-  clip: number;
-  maxSeqLen: number;
-  seed: number;
-  /** Seeded privacy noise (experiments only); undefined = CSPRNG. */
-  noiseSeed?: number;
   wireDtype?: WireDtype;
   /** Where the bottom bundle is cached. */
   cacheDir: string;

@@ -29,8 +29,8 @@ export interface MechanismSpec {
   params: Record<string, string | number | boolean>;
 }
 
-export interface FinetuneOptions {
-  modelDir: string;
+/** What a fine-tuning run trains on and how: shared by the in-process and networked paths. */
+export interface TrainingSpec {
   dataset: Dataset;
   split: number;
   privatizer: MechanismSpec;
@@ -46,6 +46,10 @@ export interface FinetuneOptions {
   seed: number;
   /** Seed of the privacy noise; undefined = CSPRNG (node:crypto). */
   noiseSeed?: number;
+}
+
+export interface FinetuneOptions extends TrainingSpec {
+  modelDir: string;
   outDir: string;
   resume: boolean;
   /** Checkpoint every this many steps (and at each epoch end). */
