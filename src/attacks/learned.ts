@@ -30,16 +30,17 @@ class InverterMLP extends Module {
   }
 }
 
-/** Privatized token vectors and their ids for texts, through the customer's own pipeline. */
-export function simulateCustomer(
-  ctx: AttackContext,
-  texts: string[],
-  batchSize = 32,
-): { vectors: Float32Array; ids: Int32Array; dim: number } {
+/** One batch as the customer would send it, with the token ids the attacker wants back. */
+export interface SimulatedBatch {
+  wire: WireBatch;
+  /** [B, T] token ids (padding included; `wire.attentionMask` says which are real). */
+  inputIds: Int32Array;
+}
+
+/** Public texts through the customer's own pipeline (bottom + privatizer), batch by batch. */
+export function simulateCustomerBatches(ctx: AttackContext, texts: string[], batchSize = 32): SimulatedBatch[] {
   const customer = new Customer({ model: ctx.model, split: ctx.split, privatizer: ctx.privatizer, noise: ctx.noise });
-  const vecs: Float32Array[] = [];
-  const ids: number[] = [];
-  let dim = 0;
+  const out: SimulatedBatch[] = [];
   for (let i = 0; i < texts.length; i += batchSize) {
     const items = texts.slice(i, i + batchSize).map((t) => {
       const e = ctx.tokenizer.encode(t, undefined, { maxLength: ctx.maxSeqLen, truncation: true });
@@ -50,16 +51,45 @@ export function simulateCustomer(
       ctx.model.eval();
       return customer.encode(batch);
     });
+    out.push({ wire, inputIds: batch.inputIds });
+  }
+  return out;
+}
+
+/** Privatized token vectors and their ids for texts (real tokens only, flattened). */
+export function simulateCustomer(
+  ctx: AttackContext,
+  texts: string[],
+  batchSize = 32,
+): { vectors: Float32Array; ids: Int32Array; dim: number } {
+  const vecs: Float32Array[] = [];
+  const ids: number[] = [];
+  let dim = 0;
+  for (const { wire, inputIds } of simulateCustomerBatches(ctx, texts, batchSize)) {
     dim = wire.dim;
-    for (let j = 0; j < batch.batchSize * batch.seqLen; j++) {
-      if (!batch.attentionMask[j]) continue;
+    for (let j = 0; j < wire.batchSize * wire.seqLen; j++) {
+      if (!wire.attentionMask[j]) continue;
       vecs.push(wire.hidden.subarray(j * dim, (j + 1) * dim));
-      ids.push(batch.inputIds[j]!);
+      ids.push(inputIds[j]!);
     }
   }
   const vectors = new Float32Array(vecs.length * dim);
   vecs.forEach((v, i) => vectors.set(v, i * dim));
   return { vectors, ids: Int32Array.from(ids), dim };
+}
+
+/** The attacker's output classes: the most frequent public tokens; everything else is "other". */
+export function frequentTokenClasses(
+  ids: Iterable<number>,
+  maxClasses: number,
+): { classIds: number[]; classOf: Map<number, number> } {
+  const freq = new Map<number, number>();
+  for (const id of ids) freq.set(id, (freq.get(id) ?? 0) + 1);
+  const classIds = [...freq.entries()]
+    .sort((a, b) => b[1] - a[1] || a[0] - b[0])
+    .slice(0, maxClasses)
+    .map(([id]) => id);
+  return { classIds, classOf: new Map(classIds.map((id, i) => [id, i])) };
 }
 
 export class LearnedInversionAttack implements InversionAttack {
@@ -76,13 +106,7 @@ export class LearnedInversionAttack implements InversionAttack {
     const texts = ctx.publicTexts.slice(0, this.opts.maxTexts);
     if (!texts.length) throw new Error("learned inversion needs public texts to train on");
     const { vectors, ids, dim } = simulateCustomer(ctx, texts);
-    const freq = new Map<number, number>();
-    for (const id of ids) freq.set(id, (freq.get(id) ?? 0) + 1);
-    this.classIds = [...freq.entries()]
-      .sort((a, b) => b[1] - a[1])
-      .slice(0, this.opts.maxClasses)
-      .map(([id]) => id);
-    this.classOf = new Map(this.classIds.map((id, i) => [id, i]));
+    ({ classIds: this.classIds, classOf: this.classOf } = frequentTokenClasses(ids, this.opts.maxClasses));
     const other = this.classIds.length;
     const targets = Int32Array.from(ids, (id) => this.classOf.get(id) ?? other);
     const rng = new Rng(ctx.seed);
@@ -104,7 +128,8 @@ export class LearnedInversionAttack implements InversionAttack {
           opt.step();
           opt.zeroGrad();
         });
-        onProgress?.(++step, steps);
+        step++;
+        onProgress?.(step, steps);
       }
     }
     this.mlp = mlp;

@@ -222,7 +222,7 @@ const commands: Record<string, { summary: string; run: Handler }> = {
   },
   eval: {
     summary:
-      "eval privacy --model DIR --task T --split K --privatizers none,dchi,cti --etas 25,50,100 --attacks nn-l2,mlp,optim[,aia-rating] [--seeds N] [--canaries N] --out DIR [--json]",
+      "eval privacy --model DIR --task T --split K --privatizers none,dchi,cti --etas 25,50,100 --attacks nn-l2,nn-cosine,mlp,transformer,optim[,aia-rating] [--seeds N] [--canaries N] --out DIR [--json]",
     run: async (argv) => {
       const { values, positionals } = parseArgs({
         args: argv,

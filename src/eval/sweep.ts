@@ -4,6 +4,7 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { AttackContext, InversionAttack } from "../attacks/attack.js";
+import { TransformerInversionAttack } from "../attacks/decoder.js";
 import { LearnedInversionAttack } from "../attacks/learned.js";
 import { addRecovery, emptyCounts, recoveryMetrics } from "../attacks/metrics.js";
 import { NearestNeighbourAttack } from "../attacks/nearest.js";
@@ -26,6 +27,7 @@ export const ATTACKS: Record<string, () => InversionAttack> = {
   "nn-cosine": () => new NearestNeighbourAttack({ metric: "cosine", candidates: "bottom" }),
   "nn-vocab": () => new NearestNeighbourAttack({ metric: "l2", candidates: "vocab" }),
   mlp: () => new LearnedInversionAttack(),
+  transformer: () => new TransformerInversionAttack(),
   optim: () => new OptimizationInversionAttack(),
 };
 

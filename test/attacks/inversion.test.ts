@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import type { AttackContext, InversionAttack } from "../../src/attacks/attack.js";
+import { TransformerInversionAttack } from "../../src/attacks/decoder.js";
 import { LearnedInversionAttack } from "../../src/attacks/learned.js";
 import { addRecovery, emptyCounts, recoveryMetrics } from "../../src/attacks/metrics.js";
 import { NearestNeighbourAttack } from "../../src/attacks/nearest.js";
@@ -92,6 +93,14 @@ describe("embedding inversion", () => {
     const opts = { hidden: 64, epochs: 3, maxClasses: 300, lr: 3e-3, batchTokens: 128, maxTexts: 600 };
     const clean = recovery("tiny-bert", 1, { name: "none", params: {} }, new LearnedInversionAttack(opts));
     const noisy = recovery("tiny-bert", 1, { name: "dchi", params: { eta: 2 } }, new LearnedInversionAttack(opts));
+    assert.ok(clean > 0.2, `clean recovery ${(100 * clean).toFixed(1)}%`);
+    assert.ok(noisy < clean, `noisy ${noisy} vs clean ${clean}`);
+  });
+
+  it("the transformer-decoder inversion learns from context at k = 1 and degrades with noise", () => {
+    const opts = { hidden: 64, layers: 1, heads: 2, epochs: 4, maxClasses: 300, lr: 3e-3, batchSize: 16, maxTexts: 600 };
+    const clean = recovery("tiny-bert", 1, { name: "none", params: {} }, new TransformerInversionAttack(opts));
+    const noisy = recovery("tiny-bert", 1, { name: "dchi", params: { eta: 2 } }, new TransformerInversionAttack(opts));
     assert.ok(clean > 0.2, `clean recovery ${(100 * clean).toFixed(1)}%`);
     assert.ok(noisy < clean, `noisy ${noisy} vs clean ${clean}`);
   });
