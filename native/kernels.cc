@@ -392,15 +392,44 @@ void cross_entropy_backward(const float* probs, const int32_t* targets, int64_t 
   });
 }
 
+// One splitmix64 draw per 4 consecutive elements, 16 bits each (p resolved to 1/65536): the
+// stream is a plain SplitMix counter, and the forward, backward and fused attention all derive
+// element i's decision from (seed, i) alone.
+static inline uint64_t dropout_bits(uint64_t seed, uint64_t group) {
+  return splitmix64(seed + group * 0x9e3779b97f4a7c15ULL);
+}
+
+static inline bool keep_from(uint64_t bits, uint64_t index, uint32_t threshold) {
+  return uint32_t((bits >> (16 * (index & 3))) & 0xffffu) >= threshold;
+}
+
+static inline uint32_t drop_threshold(float p) {
+  return uint32_t(std::lround(double(p) * 65536.0));
+}
+
 bool dropout_keep(uint64_t seed, uint64_t index, float p) {
-  const uint64_t h = splitmix64(seed ^ splitmix64(index));
-  return float(h >> 40) * (1.f / 16777216.f) >= p;
+  return keep_from(dropout_bits(seed, index >> 2), index, drop_threshold(p));
 }
 
 void dropout(const float* x, float* y, uint8_t* mask, int64_t n, float p, uint64_t seed) {
   const float keep_scale = 1.f / (1.f - p);
+  const uint32_t th = drop_threshold(p);
   elementwise(n, [&](int64_t s, int64_t e) {
-    for (int64_t i = s; i < e; ++i) {
+    int64_t i = s;
+    for (; i < e && (i & 3) != 0; ++i) {
+      const bool k = dropout_keep(seed, uint64_t(i), p);
+      mask[i] = k;
+      y[i] = k ? x[i] * keep_scale : 0.f;
+    }
+    for (; i + 4 <= e; i += 4) {
+      const uint64_t bits = dropout_bits(seed, uint64_t(i) >> 2);
+      for (int j = 0; j < 4; ++j) {
+        const uint8_t k = uint32_t((bits >> (16 * j)) & 0xffffu) >= th;
+        mask[i + j] = k;
+        y[i + j] = x[i + j] * (k ? keep_scale : 0.f);
+      }
+    }
+    for (; i < e; ++i) {
       const bool k = dropout_keep(seed, uint64_t(i), p);
       mask[i] = k;
       y[i] = k ? x[i] * keep_scale : 0.f;

@@ -4,7 +4,7 @@
 import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, dirname } from "node:path";
+import { join, dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { clientFinetune } from "../client/finetune.js";
 import { SapClient } from "../client/sdk.js";
@@ -71,13 +71,15 @@ export async function benchService(opts: ServiceBenchOptions): Promise<Record<st
         host: "127.0.0.1",
         port: 0,
         dataDir,
-        models: { bench: { path: opts.modelDir, splits: [1] } },
+        models: { bench: { path: resolve(opts.modelDir), splits: [1] } },
         limits: { maxActiveJobsPerTenant: opts.customers },
         log: false,
       }),
     );
     const cli = join(dirname(fileURLToPath(import.meta.url)), "..", "cli", "main.js");
-    const child = spawn(process.execPath, [cli, "serve", "--config", configFile], { stdio: ["ignore", "pipe", "inherit"] });
+    const child = spawn(process.execPath, [...process.execArgv, cli, "serve", "--config", configFile], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
     const url = await new Promise<string>((resolve, reject) => {
       let out = "";
       child.stdout.on("data", (d: Buffer) => {

@@ -10,7 +10,7 @@ import type { SplittableModel } from "../models/model.js";
 import { getPeft, loadPeft, savePeft, type PeftInstance, type PeftParams } from "../peft/index.js";
 import { Vendor } from "../split/parties.js";
 import { AdamW, Rng, linearWarmupDecay, tidy, type Module } from "../tensor/index.js";
-import { loadTrainerCheckpoint, saveTrainerCheckpoint } from "../train/checkpoint-state.js";
+import { loadTrainerCheckpoint, loadTrainerCheckpointFile, saveTrainerCheckpointFile } from "../train/checkpoint-state.js";
 import { preparePeft } from "../train/finetune.js";
 import { ByteCounter, MessageType, WireError, decodeFrame, frameToBatch, logitsToFrame } from "../wire/index.js";
 import type { ServerConfig } from "./config.js";
@@ -214,9 +214,12 @@ export class JobManager {
         peft.trainable().map(([, t]) => t),
         { lr: spec.hyper.lr, weightDecay: spec.hyper.weightDecay, noDecay: (p) => p.ndim < 2 },
       );
-      const ckpt = join(dir, "checkpoint");
-      if (existsSync(join(ckpt, "state.json")))
-        Object.assign(state, loadTrainerCheckpoint<LoopState>(ckpt, trainableModule(peft), optimizer));
+      const ckptFile = join(dir, "checkpoint.safetensors");
+      const ckptDir = join(dir, "checkpoint"); // the folder form written by earlier versions
+      if (existsSync(ckptFile))
+        Object.assign(state, loadTrainerCheckpointFile<LoopState>(ckptFile, trainableModule(peft), optimizer));
+      else if (existsSync(join(ckptDir, "state.json")))
+        Object.assign(state, loadTrainerCheckpoint<LoopState>(ckptDir, trainableModule(peft), optimizer));
     }
     const vendor = new Vendor({ model, split: spec.split, peft, optimizer, clip: spec.hyper.clip });
     const s: Session = { model, peft, optimizer, vendor, state, bytes: new ByteCounter() };
@@ -225,7 +228,7 @@ export class JobManager {
   }
 
   private checkpoint(job: JobRow, s: Session): void {
-    saveTrainerCheckpoint(join(this.jobDir(job), "checkpoint"), trainableModule(s.peft), s.optimizer, s.state);
+    saveTrainerCheckpointFile(join(this.jobDir(job), "checkpoint.safetensors"), trainableModule(s.peft), s.optimizer, s.state);
   }
 
   /** One training step. `frame` is a TrainBatch frame whose seq must be the next step (or an old one: idempotent). */
@@ -282,7 +285,11 @@ export class JobManager {
       durable = seq;
     } else st.lastAck = ack;
     ack.durableSeq = durable;
-    this.store.updateJob(tenantId, id, { step: seq, durable_step: durable, status: "running" });
+    this.store.updateJob(
+      tenantId,
+      id,
+      job.status === "running" ? { step: seq, durable_step: durable } : { step: seq, durable_step: durable, status: "running" },
+    );
     s.bytes.step(responseBytes(ack), bytes.length);
     return ack;
   }

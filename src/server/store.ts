@@ -52,6 +52,14 @@ function hashSecret(salt: Buffer, secret: string): Buffer {
 
 export class Store {
   readonly db: Database.Database;
+  /**
+   * A second connection for per-step progress (step, durable_step) without an fsync per commit:
+   * in WAL mode a commit survives a killed process either way, and after a power loss the job's
+   * checkpoint file (fsynced before a step is acknowledged) is what a resume reads; a lagging
+   * progress row only makes the client resend steps the server then answers as duplicates.
+   */
+  private progressDb: Database.Database | null = null;
+  private readonly updateStatements = new Map<string, Database.Statement>();
 
   constructor(path: string) {
     this.db = new Database(path);
@@ -77,6 +85,7 @@ export class Store {
   }
 
   close(): void {
+    this.progressDb?.close();
     this.db.close();
   }
 
@@ -177,9 +186,19 @@ export class Store {
   ): void {
     const keys = Object.keys(fields) as Array<keyof typeof fields>;
     if (!keys.length) return;
-    this.db
-      .prepare(`UPDATE jobs SET ${keys.map((k) => `${k} = ?`).join(", ")}, updated_at = ? WHERE id = ? AND tenant_id = ?`)
-      .run(...keys.map((k) => fields[k] ?? null), Date.now(), id, tenantId);
+    // Progress alone (no status change, summary or error) goes through the no-fsync connection.
+    const progressOnly = keys.every((k) => k === "step" || k === "durable_step");
+    if (progressOnly && !this.progressDb) {
+      this.progressDb = new Database(this.db.name);
+      this.progressDb.pragma("synchronous = NORMAL");
+      this.progressDb.pragma("busy_timeout = 5000");
+    }
+    const db = progressOnly ? this.progressDb! : this.db;
+    const sql = `UPDATE jobs SET ${keys.map((k) => `${k} = ?`).join(", ")}, updated_at = ? WHERE id = ? AND tenant_id = ?`;
+    const key = `${progressOnly ? "p" : "m"}:${sql}`;
+    let stmt = this.updateStatements.get(key);
+    if (!stmt) this.updateStatements.set(key, (stmt = db.prepare(sql)));
+    stmt.run(...keys.map((k) => fields[k] ?? null), Date.now(), id, tenantId);
   }
 
   deleteJob(tenantId: string, id: string): boolean {

@@ -88,7 +88,8 @@ export function keep<T extends Tensor | Tensor[]>(t: T): T {
 }
 
 function collectTensors(v: unknown, out: Tensor[], depth = 0): void {
-  if (!v || typeof v !== "object" || depth > 2) return;
+  // Typed arrays are skipped whole: enumerating a [B, T, d] payload's values cost ~20% of a client step.
+  if (!v || typeof v !== "object" || depth > 2 || ArrayBuffer.isView(v)) return;
   if ((v as Tensor).data instanceof Float32Array && Array.isArray((v as Tensor).shape)) {
     out.push(v as Tensor);
     return;

@@ -5,30 +5,31 @@ import { Tensor, sizeOf, type Shape } from "./tensor.js";
 
 /** Standard normals from any uniform source by Box–Muller, the second value of each pair cached. */
 export class NormalSampler {
-  private spare: number | null = null;
+  // The cached value lives in a typed array: a double in an object field is re-boxed on each write.
+  private readonly spare = new Float64Array(1);
+  private hasSpare = false;
   constructor(private readonly uniform: () => number) {}
 
   next(): number {
-    if (this.spare !== null) {
-      const s = this.spare;
-      this.spare = null;
-      return s;
+    if (this.hasSpare) {
+      this.hasSpare = false;
+      return this.spare[0]!;
     }
     let u = 0;
     while (u === 0) u = this.uniform();
     const v = this.uniform();
     const r = Math.sqrt(-2 * Math.log(u));
-    this.spare = r * Math.sin(2 * Math.PI * v);
+    this.spare[0] = r * Math.sin(2 * Math.PI * v);
+    this.hasSpare = true;
     return r * Math.cos(2 * Math.PI * v);
   }
 }
 
 /** xoshiro128** seeded through splitmix32; period 2^128 - 1. */
 export class Rng {
-  private s0: number;
-  private s1: number;
-  private s2: number;
-  private s3: number;
+  // State in a typed array: uint32 values above 2^31 kept in object fields would be boxed on every
+  // write (a heap allocation per draw); this made a draw ~4x slower.
+  private readonly s = new Uint32Array(4);
   private readonly normals = new NormalSampler(() => this.uniform());
 
   constructor(seed: number) {
@@ -40,25 +41,22 @@ export class Rng {
       z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
       return (z ^ (z >>> 16)) >>> 0;
     };
-    this.s0 = next();
-    this.s1 = next();
-    this.s2 = next();
-    this.s3 = next();
+    for (let i = 0; i < 4; i++) this.s[i] = next();
   }
 
   /** Uniform 32-bit unsigned integer. */
   nextU32(): number {
-    const result = Math.imul(rotl(Math.imul(this.s1, 5) >>> 0, 7), 9) >>> 0;
-    const t = (this.s1 << 9) >>> 0;
-    this.s2 ^= this.s0;
-    this.s3 ^= this.s1;
-    this.s1 ^= this.s2;
-    this.s0 ^= this.s3;
-    this.s2 ^= t;
-    this.s3 = rotl(this.s3, 11);
-    this.s0 >>>= 0;
-    this.s1 >>>= 0;
-    this.s2 >>>= 0;
+    const s = this.s;
+    const s0 = s[0]!;
+    const s1 = s[1]!;
+    const result = Math.imul(rotl(Math.imul(s1, 5), 7), 9) >>> 0;
+    const t = s1 << 9;
+    const s2 = s[2]! ^ s0;
+    const s3 = s[3]! ^ s1;
+    s[1] = s1 ^ s2;
+    s[0] = s0 ^ s3;
+    s[2] = s2 ^ t;
+    s[3] = rotl(s3, 11);
     return result;
   }
 
@@ -92,7 +90,7 @@ export class Rng {
 }
 
 function rotl(x: number, k: number): number {
-  return ((x << k) | (x >>> (32 - k))) >>> 0;
+  return (x << k) | (x >>> (32 - k));
 }
 
 /** Parameter initialisers (the ones Hugging Face and torch.nn use). */
