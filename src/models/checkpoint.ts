@@ -3,7 +3,7 @@
 // checkpoints (.bin/.pt) are refused with instructions, never executed.
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { Module, Rng, readSafetensors, writeSafetensors, type LoadedTensor, type Tensor } from "../tensor/index.js";
+import { Module, Rng, materializeInit, readSafetensors, withDeferredInit, writeSafetensors, type LoadedTensor, type Tensor } from "../tensor/index.js";
 import { BertForMaskedLM, BertForSequenceClassification, RobertaForSequenceClassification } from "./bert.js";
 import { ConfigError, parseConfig, type EncoderConfig } from "./config.js";
 import { DistilBertForSequenceClassification } from "./distilbert.js";
@@ -185,9 +185,13 @@ export function loadPretrained(dir: string, opts: LoadOptions = {}): Loaded<Spli
   const labels = opts.labels ?? (opts.numLabels ? Array.from({ length: opts.numLabels }, (_, i) => config.labels[i] ?? `LABEL_${i}`) : null);
   if (labels) config = { ...config, labels, numLabels: labels.length };
   const task = opts.task ?? (config.modelType === "gpt2" && !config.raw.id2label ? "lm" : "classification");
-  const model = createModel(config, task, new Rng(opts.seed ?? 42));
   const { tensors, files } = readWeights(dir);
+  // Initial values are drawn only for what the checkpoint lacks (a new head), and are the same
+  // values an eager initialisation would give.
+  const model = withDeferredInit(() => createModel(config, task, new Rng(opts.seed ?? 42)));
   const report = loadStateInto(model, config, tensors, dir);
+  const params = new Map(model.namedParameters());
+  for (const name of report.initialised) materializeInit(params.get(name)!);
   report.files = files;
   return { model, config, report };
 }

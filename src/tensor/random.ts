@@ -23,6 +23,29 @@ export class NormalSampler {
     this.hasSpare = true;
     return r * Math.cos(2 * Math.PI * v);
   }
+
+  /** Advances exactly as n calls of next() would, without the transcendental functions. */
+  skip(n: number): void {
+    while (n > 0) {
+      if (this.hasSpare) {
+        this.hasSpare = false;
+        n--;
+      } else if (n >= 2) {
+        let u = 0;
+        while (u === 0) u = this.uniform();
+        this.uniform();
+        n -= 2;
+      } else {
+        this.next(); // the pair's second value is needed later: compute it for real
+        n--;
+      }
+    }
+  }
+
+  copyStateFrom(other: NormalSampler): void {
+    this.spare[0] = other.spare[0]!;
+    this.hasSpare = other.hasSpare;
+  }
 }
 
 /** xoshiro128** seeded through splitmix32; period 2^128 - 1. */
@@ -42,6 +65,24 @@ export class Rng {
       return (z ^ (z >>> 16)) >>> 0;
     };
     for (let i = 0; i < 4; i++) this.s[i] = next();
+  }
+
+  /** An independent generator at the same position of the stream. */
+  clone(): Rng {
+    const c = new Rng(0);
+    c.s.set(this.s);
+    c.normals.copyStateFrom(this.normals);
+    return c;
+  }
+
+  /** Advances past n normal() draws. */
+  skipNormals(n: number): void {
+    this.normals.skip(n);
+  }
+
+  /** Advances past n uniform() draws. */
+  skipUniforms(n: number): void {
+    for (let i = 0; i < 2 * n; i++) this.nextU32();
   }
 
   /** Uniform 32-bit unsigned integer. */
@@ -93,17 +134,58 @@ function rotl(x: number, k: number): number {
   return (x << k) | (x >>> (32 - k));
 }
 
+// Deferred initialisation: a model about to be overwritten by a checkpoint need not draw its
+// millions of initial values. Inside withDeferredInit, initialisers return zeros, advance the
+// generator exactly as the real draws would (so every later draw is unchanged), and remember
+// where the stream stood; materializeInit(t) then fills t with the values it would have had.
+let deferring = 0;
+const pendingInit = new WeakMap<Tensor, () => void>();
+
+export function withDeferredInit<T>(fn: () => T): T {
+  deferring++;
+  try {
+    return fn();
+  } finally {
+    deferring--;
+  }
+}
+
+/** Gives a tensor made under withDeferredInit its initial values (no-op for any other tensor). */
+export function materializeInit(t: Tensor): void {
+  const fill = pendingInit.get(t);
+  if (fill) {
+    pendingInit.delete(t);
+    fill();
+  }
+}
+
+function fillNormal(d: Float32Array, std: number, mean: number, rng: Rng): void {
+  for (let i = 0; i < d.length; i++) d[i] = mean + std * rng.normal();
+}
+
+function fillUniform(d: Float32Array, bound: number, rng: Rng): void {
+  for (let i = 0; i < d.length; i++) d[i] = (2 * rng.uniform() - 1) * bound;
+}
+
 /** Parameter initialisers (the ones Hugging Face and torch.nn use). */
 export const init = {
   normal(shape: Shape, std: number, rng: Rng, mean = 0): Tensor {
-    const d = new Float32Array(sizeOf(shape));
-    for (let i = 0; i < d.length; i++) d[i] = mean + std * rng.normal();
-    return new Tensor(d, shape, true);
+    const t = new Tensor(new Float32Array(sizeOf(shape)), shape, true);
+    if (deferring) {
+      const at = rng.clone();
+      rng.skipNormals(t.size);
+      pendingInit.set(t, () => fillNormal(t.data, std, mean, at));
+    } else fillNormal(t.data, std, mean, rng);
+    return t;
   },
   uniform(shape: Shape, bound: number, rng: Rng): Tensor {
-    const d = new Float32Array(sizeOf(shape));
-    for (let i = 0; i < d.length; i++) d[i] = (2 * rng.uniform() - 1) * bound;
-    return new Tensor(d, shape, true);
+    const t = new Tensor(new Float32Array(sizeOf(shape)), shape, true);
+    if (deferring) {
+      const at = rng.clone();
+      rng.skipUniforms(t.size);
+      pendingInit.set(t, () => fillUniform(t.data, bound, at));
+    } else fillUniform(t.data, bound, rng);
+    return t;
   },
   /** torch.nn.Linear's default: kaiming_uniform(a = sqrt(5)) = U(-1/sqrt(fan_in), 1/sqrt(fan_in)). */
   kaimingUniform(shape: Shape, fanIn: number, rng: Rng): Tensor {

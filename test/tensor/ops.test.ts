@@ -265,3 +265,29 @@ describe("autograd", () => {
     assert.throws(() => ops.embedding(r([4, 2]), Int32Array.from([4]), [1]), /outside the vocabulary/);
   });
 });
+
+describe("deferred initialisation", () => {
+  it("gives the values an eager initialisation gives, and leaves later draws unchanged", async () => {
+    const { Rng, init, withDeferredInit, materializeInit } = await import("../../src/tensor/index.js");
+    const eager = new Rng(5);
+    const e1 = init.normal([7, 3], 0.02, eager);
+    const e2 = init.uniform([5], 0.3, eager);
+    const e3 = init.normal([3], 1, eager); // odd sizes: a Box–Muller pair straddles tensors
+    const eAfter = [eager.normal(), eager.uniform()];
+    const lazy = new Rng(5);
+    const [l1, l2, l3] = withDeferredInit(() => [
+      init.normal([7, 3], 0.02, lazy),
+      init.uniform([5], 0.3, lazy),
+      init.normal([3], 1, lazy),
+    ]);
+    assert.deepEqual(
+      [...l1!.data, ...l2!.data, ...l3!.data].every((x) => x === 0),
+      true,
+    );
+    assert.deepEqual([lazy.normal(), lazy.uniform()], eAfter);
+    for (const t of [l3!, l1!, l2!]) materializeInit(t);
+    assert.deepEqual(Array.from(l1!.data), Array.from(e1.data));
+    assert.deepEqual(Array.from(l2!.data), Array.from(e2.data));
+    assert.deepEqual(Array.from(l3!.data), Array.from(e3.data));
+  });
+});
