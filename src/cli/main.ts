@@ -506,6 +506,7 @@ function serviceCommands(): typeof commands {
               cacheDir: v.cache as string,
               noiseSeed: v["noise-seed"] !== undefined ? nonNegativeInt("--noise-seed", v["noise-seed"] as string) : undefined,
               wireDtype: dtype,
+              ctiTable: v["cti-table"] as string | undefined,
             });
             if (v.json) printJson({ predictions: preds });
             else

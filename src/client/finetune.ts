@@ -2,9 +2,10 @@
 // The data, tokens and noise stay here; only privatized representations, the padding mask and
 // training labels go to the vendor, as wire frames. Same batches, order and noise stream as the
 // in-process `finetune`, so the same seeds give the same numbers.
-import { appendFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { loadTokenizer } from "../models/tokenizers/index.js";
+import { CtiPrivatizer, saveCtiTable } from "../privacy/cti.js";
 import { noiseSource } from "../privacy/index.js";
 import { Customer } from "../split/parties.js";
 import { Rng, tidy } from "../tensor/index.js";
@@ -92,6 +93,12 @@ export async function clientFinetune(opts: ClientFinetuneOptions): Promise<Clien
         },
       });
   const jobId = job.id;
+  if (privatizer instanceof CtiPrivatizer) {
+    // The CTI table comes from the private training data: it stays here, for `sap client predict`.
+    const file = ctiTablePath(opts.cacheDir, jobId);
+    mkdirSync(join(file, ".."), { recursive: true });
+    saveCtiTable(file, privatizer.table);
+  }
   const done = new Set((job.epochs ?? []).map((e) => e.epoch));
   const epochs: ClientFinetuneResult["epochs"] = (job.epochs ?? []).map((e) => ({ epoch: e.epoch, devAccuracy: e.devAccuracy }));
   const startSeq = job.nextSeq;
@@ -234,12 +241,17 @@ export interface RemotePrediction {
   probabilities: Record<string, number>;
 }
 
+/** Where the customer keeps a job's CTI table (built from its training data; never sent). */
+export function ctiTablePath(cacheDir: string, jobId: string): string {
+  return join(cacheDir, "jobs", jobId, "cti-table.json");
+}
+
 /** `sap client predict`: texts -> bottom + the job's privatizer here -> logits from the vendor. */
 export async function clientPredict(
   client: SapClient,
   jobId: string,
   texts: string[],
-  opts: { cacheDir: string; noiseSeed?: number; privatizer?: MechanismSpec; wireDtype?: WireDtype },
+  opts: { cacheDir: string; noiseSeed?: number; privatizer?: MechanismSpec; wireDtype?: WireDtype; ctiTable?: string },
 ): Promise<RemotePrediction[]> {
   const job = await client.job(jobId);
   const spec = job.spec;
@@ -247,7 +259,16 @@ export async function clientPredict(
   await client.downloadBottom(spec.model, spec.split, bottomDir);
   const model = loadBottom(bottomDir, spec.split);
   const tok = loadTokenizer(bottomDir);
-  const mech = opts.privatizer ?? { name: spec.privatizer.name, params: spec.privatizer.params };
+  let mech = opts.privatizer ?? { name: spec.privatizer.name, params: spec.privatizer.params };
+  if (mech.name === "cti" && typeof mech.params.table !== "string") {
+    const table = opts.ctiTable ?? ctiTablePath(opts.cacheDir, jobId);
+    if (!existsSync(table))
+      throw new Error(
+        `job ${jobId} used CTI, whose token budgets come from the training data; ${table} (written by sap client finetune) ` +
+          `is missing: use the same --cache, or give the table with --cti-table PATH`,
+      );
+    mech = { ...mech, params: { ...mech.params, table } };
+  }
   const privatizer = buildPrivatizer(mech, model, tok, [], spec.labels.length);
   const customer = new Customer({ model, split: spec.split, privatizer, noise: noiseSource(opts.noiseSeed) });
   const items = encodeExamples(

@@ -3,8 +3,8 @@
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
 import { join } from "node:path";
-import { readFileSync } from "node:fs";
-import { clientFinetune, clientPredict } from "../../src/client/finetune.js";
+import { existsSync, readFileSync } from "node:fs";
+import { clientFinetune, clientPredict, ctiTablePath } from "../../src/client/finetune.js";
 import { loadTask } from "../../src/data/index.js";
 import { finetune } from "../../src/train/finetune.js";
 import { decodeFrames, MessageType } from "../../src/wire/index.js";
@@ -91,6 +91,33 @@ describe("service end to end", () => {
       });
       assert.equal(preds.length, 2);
       for (const p of preds) assert.ok(Math.abs(Object.values(p.probabilities).reduce((a, b) => a + b, 0) - 1) < 1e-5);
+    } finally {
+      client.close();
+      await server.close();
+    }
+  });
+
+  it("CTI: the table built from the training data stays with the customer and serves predictions", async () => {
+    const dataset = loadTask("sst2", { dataDir: dataPath(), maxTrain: 64, maxEval: 16, seed: 2 });
+    const server = await startTestServer(tempDir(dirs));
+    const client = clientFor(server, server.store.createKey("cti-co").key);
+    const cacheDir = tempDir(dirs);
+    try {
+      const res = await clientFinetune({
+        ...common,
+        privatizer: { name: "cti", params: { eta: 100 } },
+        client,
+        model: "tiny-bert",
+        dataset,
+        cacheDir,
+      });
+      assert.ok(existsSync(ctiTablePath(cacheDir, res.jobId)));
+      const preds = await clientPredict(client, res.jobId, ["a gripping , funny movie"], { cacheDir, noiseSeed: 1 });
+      assert.equal(preds.length, 1);
+      await assert.rejects(
+        clientPredict(client, res.jobId, ["dull"], { cacheDir: tempDir(dirs), noiseSeed: 1 }),
+        /used CTI, whose token budgets come from the training data; .*cti-table\.json.* is missing/,
+      );
     } finally {
       client.close();
       await server.close();
