@@ -10,6 +10,7 @@ import { clientFinetune } from "../client/finetune.js";
 import { SapClient } from "../client/sdk.js";
 import type { Dataset } from "../data/index.js";
 import { Store } from "../server/store.js";
+import { native } from "../tensor/index.js";
 import { finetune } from "../train/finetune.js";
 
 export interface ServiceBenchOptions {
@@ -18,6 +19,13 @@ export interface ServiceBenchOptions {
   customers: number;
   batchSize: number;
   maxSeqLen: number;
+  /**
+   * Threads for the server process and for the customers' process during the networked phase.
+   * Both share this machine, so by default they split its cores; the in-process baseline keeps
+   * the process's own setting (all cores unless SAP_THREADS says otherwise).
+   */
+  serverThreads?: number;
+  clientThreads?: number;
   onProgress?: (msg: string) => void;
 }
 
@@ -77,8 +85,12 @@ export async function benchService(opts: ServiceBenchOptions): Promise<Record<st
       }),
     );
     const cli = join(dirname(fileURLToPath(import.meta.url)), "..", "cli", "main.js");
+    const cores = native.info().threads;
+    const serverThreads = opts.serverThreads ?? Math.max(1, Math.ceil(cores / 2));
+    const clientThreads = opts.clientThreads ?? Math.max(1, Math.floor(cores / 2));
     const child = spawn(process.execPath, [...process.execArgv, cli, "serve", "--config", configFile], {
       stdio: ["ignore", "pipe", "inherit"],
+      env: { ...process.env, SAP_THREADS: String(serverThreads) },
     });
     const url = await new Promise<string>((resolve, reject) => {
       let out = "";
@@ -90,7 +102,8 @@ export async function benchService(opts: ServiceBenchOptions): Promise<Record<st
       child.once("exit", (code) => reject(new Error(`server exited with ${code} before listening`)));
     });
     try {
-      say(`${opts.customers} concurrent customers against ${url}`);
+      say(`${opts.customers} concurrent customers against ${url} (threads: server ${serverThreads}, customers ${clientThreads})`);
+      native.setThreads(clientThreads);
       const t0 = performance.now();
       const runs = await Promise.all(
         Array.from({ length: opts.customers }, async (_, i) => {
@@ -103,6 +116,7 @@ export async function benchService(opts: ServiceBenchOptions): Promise<Record<st
         }),
       );
       const wall = (performance.now() - t0) / 1000;
+      native.setThreads(cores);
       const lat = runs.flatMap((r) => r.stepLatencyMs);
       const steps = runs.reduce((s, r) => s + r.steps, 0);
       return {
@@ -114,6 +128,9 @@ export async function benchService(opts: ServiceBenchOptions): Promise<Record<st
         step_latency_p99_ms: Number(percentile(lat, 99).toFixed(1)),
         bytes_per_step: Math.round(runs.reduce((s, r) => s + r.bytesPerStep, 0) / runs.length),
         in_process_seconds: Number(localSeconds.toFixed(2)),
+        in_process_threads: cores,
+        server_threads: serverThreads,
+        client_threads: clientThreads,
         in_process_steps_per_second: Number((steps / localSeconds).toFixed(2)),
         overhead_vs_in_process: `${((100 * (wall - localSeconds)) / localSeconds).toFixed(1)}%`,
         note: "the service includes bottom download, job creation, one checkpoint per step and a dev pass per customer; client and server share this machine",
