@@ -26,7 +26,7 @@ import {
 } from "../tensor/index.js";
 import type { WireBatch } from "../split/parties.js";
 import type { AttackContext, InversionAttack } from "./attack.js";
-import { frequentTokenClasses, simulateCustomerBatches, type SimulatedBatch } from "./learned.js";
+import { frequentTokenClasses, guessesFromLogits, simulateCustomerBatches, type SimulatedBatch } from "./learned.js";
 
 export interface DecoderOptions {
   hidden: number;
@@ -158,16 +158,7 @@ export class TransformerInversionAttack implements InversionAttack {
 
   invert(wire: WireBatch): Int32Array {
     if (!this.decoder) throw new Error("transformer inversion: call prepare() first");
-    const { batchSize: B, seqLen: T } = wire;
     const logits = tidy(() => noGrad(() => this.decoder!.forward(wire).data.slice()));
-    const C = this.classIds.length + 1;
-    const guess = new Int32Array(B * T).fill(-1);
-    for (let i = 0; i < B * T; i++) {
-      if (!wire.attentionMask[i]) continue;
-      let best = 0;
-      for (let c = 1; c < C; c++) if (logits[i * C + c]! > logits[i * C + best]!) best = c;
-      guess[i] = best < this.classIds.length ? this.classIds[best]! : -1;
-    }
-    return guess;
+    return guessesFromLogits(logits, this.classIds, wire.attentionMask);
   }
 }

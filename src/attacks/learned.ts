@@ -78,6 +78,19 @@ export function simulateCustomer(
   return { vectors, ids: Int32Array.from(ids), dim };
 }
 
+/** Per-token guesses from class logits [N, classes + 1]: the best class's token id, −1 for "other" or padding. */
+export function guessesFromLogits(logits: Float32Array, classIds: number[], mask: Int32Array): Int32Array {
+  const C = classIds.length + 1;
+  const guess = new Int32Array(mask.length).fill(-1);
+  for (let i = 0; i < mask.length; i++) {
+    if (!mask[i]) continue;
+    let best = 0;
+    for (let c = 1; c < C; c++) if (logits[i * C + c]! > logits[i * C + best]!) best = c;
+    guess[i] = best < classIds.length ? classIds[best]! : -1;
+  }
+  return guess;
+}
+
 /** The attacker's output classes: the most frequent public tokens; everything else is "other". */
 export function frequentTokenClasses(
   ids: Iterable<number>,
@@ -139,14 +152,6 @@ export class LearnedInversionAttack implements InversionAttack {
     if (!this.mlp) throw new Error("learned inversion: call prepare() first");
     const { batchSize: B, seqLen: T, dim: d } = wire;
     const logits = tidy(() => noGrad(() => this.mlp!.forward(new Tensor(wire.hidden, [B * T, d])).data.slice()));
-    const C = this.classIds.length + 1;
-    const guess = new Int32Array(B * T).fill(-1);
-    for (let i = 0; i < B * T; i++) {
-      if (!wire.attentionMask[i]) continue;
-      let best = 0;
-      for (let c = 1; c < C; c++) if (logits[i * C + c]! > logits[i * C + best]!) best = c;
-      guess[i] = best < this.classIds.length ? this.classIds[best]! : -1;
-    }
-    return guess;
+    return guessesFromLogits(logits, this.classIds, wire.attentionMask);
   }
 }
