@@ -42,6 +42,21 @@ export function saveTrainerCheckpoint<S>(
   rmSync(old, { recursive: true, force: true });
 }
 
+/** AdamW moments from tensors named `m.<param>` / `v.<param>` (others are ignored). */
+function momentsFrom(tensors: Map<string, { data: Float32Array }>): Map<string, { m: Float32Array; v: Float32Array }> {
+  const moments = new Map<string, { m: Float32Array; v: Float32Array }>();
+  for (const [k, t] of tensors) {
+    const [kind, ...rest] = k.split(".");
+    if (kind !== "m" && kind !== "v") continue;
+    const name = rest.join(".");
+    const e = moments.get(name) ?? { m: new Float32Array(0), v: new Float32Array(0) };
+    if (kind === "m") e.m = t.data;
+    else e.v = t.data;
+    moments.set(name, e);
+  }
+  return moments;
+}
+
 /** Loads a checkpoint written by saveTrainerCheckpoint into model and optimizer. */
 export function loadTrainerCheckpoint<S>(dir: string, model: Module, opt: AdamW): S {
   const stateFile = join(dir, "state.json");
@@ -56,16 +71,7 @@ export function loadTrainerCheckpoint<S>(dir: string, model: Module, opt: AdamW)
     p.data.set(w.data);
   }
   const opt_ = readSafetensors(join(dir, "optimizer.safetensors"));
-  const moments = new Map<string, { m: Float32Array; v: Float32Array }>();
-  for (const [k, t] of opt_.tensors) {
-    const [kind, ...rest] = k.split(".");
-    const name = rest.join(".");
-    const e = moments.get(name) ?? { m: new Float32Array(0), v: new Float32Array(0) };
-    if (kind === "m") e.m = t.data;
-    else e.v = t.data;
-    moments.set(name, e);
-  }
-  opt.importState(Number(opt_.metadata.step ?? 0), moments, byName);
+  opt.importState(Number(opt_.metadata.step ?? 0), momentsFrom(opt_.tensors), byName);
   return state;
 }
 
@@ -101,16 +107,6 @@ export function loadTrainerCheckpointFile<S>(file: string, model: Module, opt: A
       throw new Error(`${file}: checkpoint lacks ${n} or its size differs (was it made for another model?)`);
     p.data.set(w.data);
   }
-  const moments = new Map<string, { m: Float32Array; v: Float32Array }>();
-  for (const [k, t] of f.tensors) {
-    const [kind, ...rest] = k.split(".");
-    if (kind !== "m" && kind !== "v") continue;
-    const name = rest.join(".");
-    const e = moments.get(name) ?? { m: new Float32Array(0), v: new Float32Array(0) };
-    if (kind === "m") e.m = t.data;
-    else e.v = t.data;
-    moments.set(name, e);
-  }
-  opt.importState(Number(f.metadata.step ?? 0), moments, byName);
+  opt.importState(Number(f.metadata.step ?? 0), momentsFrom(f.tensors), byName);
   return JSON.parse(f.metadata.state) as S;
 }
