@@ -77,6 +77,24 @@ export interface SweepRow {
   attack_baseline: number;
 }
 
+/** A results.jsonl line; JSON writes NaN (no accuracy in --attack-only, no canaries) as null. */
+function parseRow(line: string): SweepRow {
+  const r = JSON.parse(line) as Record<string, unknown>;
+  for (const k of [
+    "accuracy",
+    "token_recovery",
+    "precision",
+    "f1",
+    "exact_sentence",
+    "empirical_privacy",
+    "canary_recovery",
+    "attack_success",
+    "attack_baseline",
+  ])
+    if (r[k] === null) r[k] = Number.NaN;
+  return r as unknown as SweepRow;
+}
+
 export interface SweepSummaryRow {
   privatizer: string;
   eta: number | null;
@@ -196,12 +214,7 @@ export async function runPrivacySweep(opts: SweepOptions): Promise<{ rows: Sweep
     if (!ATTACKS[a]) throw new Error(`unknown attack "${a}" (available: ${Object.keys(ATTACKS).join(", ")})`);
   mkdirSync(opts.outDir, { recursive: true });
   const jsonl = join(opts.outDir, "results.jsonl");
-  const rows: SweepRow[] = existsSync(jsonl)
-    ? readFileSync(jsonl, "utf8")
-        .split("\n")
-        .filter(Boolean)
-        .map((l) => JSON.parse(l) as SweepRow)
-    : [];
+  const rows: SweepRow[] = existsSync(jsonl) ? readFileSync(jsonl, "utf8").split("\n").filter(Boolean).map(parseRow) : [];
   const done = new Set(rows.map(key));
   const cells = settings(opts).flatMap((s) => Array.from({ length: opts.seeds }, (_, seed) => ({ s, seed })));
   let finished = cells.filter(({ s, seed }) => done.has(key({ privatizer: s.name, eta: s.eta, seed }))).length;

@@ -208,4 +208,31 @@ describe("privacy sweep", () => {
     await runPrivacySweep(opts);
     assert.equal(readFileSync(join(out, "results.jsonl"), "utf8").trim().split("\n").length, lines);
   });
+
+  it("an attack-only sweep reports no accuracy, also after resuming", async () => {
+    const out = mkdtempSync(join(tmpdir(), "sap-sweep-"));
+    dirs.push(out);
+    const opts = {
+      modelDir: fixture("tiny-bert"),
+      dataset: loadTask("sst2", { dataDir, maxTrain: 64, maxEval: 16, seed: 3 }),
+      split: 0,
+      privatizers: ["none"],
+      etas: [],
+      attacks: ["nn-l2"],
+      seeds: 1,
+      publicTexts: [],
+      peft: { name: "lora", params: {} },
+      epochs: 1,
+      batchSize: 32,
+      lr: 1e-3,
+      maxSeqLen: 32,
+      outDir: out,
+      attackOnly: true,
+    };
+    const first = await runPrivacySweep(opts);
+    assert.ok(Number.isNaN(first.summary[0]!.accuracy));
+    const again = await runPrivacySweep(opts);
+    assert.ok(Number.isNaN(again.summary[0]!.accuracy), `after resume: ${again.summary[0]!.accuracy}`);
+    assert.match(readFileSync(join(out, "report.md"), "utf8"), /\| none \| — \| 0 \| nn-l2 \| n\/a \|/);
+  });
 });
