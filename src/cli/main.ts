@@ -233,7 +233,8 @@ const commands: Record<string, { summary: string; run: Handler }> = {
           split: { type: "string", default: "2" },
           privatizers: { type: "string", default: "none,dchi,cti" },
           etas: { type: "string", default: "25,50,100,200" },
-          attacks: { type: "string", default: "nn-l2,mlp" },
+          // The optimisation attack is the strongest behind k >= 1 layers (experiments/privacy-mini-v2): on by default.
+          attacks: { type: "string", default: "nn-l2,mlp,optim" },
           seeds: { type: "string", default: "1" },
           public: { type: "string", multiple: true },
           "max-public": { type: "string", default: "4000" },
