@@ -65,7 +65,59 @@ function pct(v: number, ci?: number): string {
   return `${(100 * v).toFixed(2)}%${ci !== undefined && Number.isFinite(ci) ? ` ± ${(100 * ci).toFixed(2)}` : ""}`;
 }
 
+/** One line per setting: the attack that recovered most, and the privacy left against it. */
+export interface WorstCaseRow {
+  privatizer: string;
+  eta: number | null;
+  split: number;
+  accuracy: number;
+  /** Accuracy minus the no-privacy accuracy at the same split (NaN without a "none" run). */
+  accuracyChange: number;
+  attack: string;
+  token_recovery: number;
+  empirical_privacy: number;
+  /** (privacy − no-privacy privacy) / no-privacy privacy; NaN when undefined. */
+  relativePrivacyGain: number;
+}
+
+/** Empirical privacy is only as good as the strongest attack: the worst case per setting. */
+export function worstCase(rows: SweepSummaryRow[]): WorstCaseRow[] {
+  const groups = new Map<string, SweepSummaryRow[]>();
+  for (const r of rows) {
+    if (!Number.isFinite(r.token_recovery)) continue; // attribute inference rows
+    const k = `${r.privatizer}|${r.eta}|${r.split}`;
+    groups.set(k, [...(groups.get(k) ?? []), r]);
+  }
+  const worst = [...groups.values()].map((g) => g.reduce((a, b) => (b.token_recovery > a.token_recovery ? b : a)));
+  return worst.map((w) => {
+    const base = worst.find((x) => x.privatizer === "none" && x.split === w.split);
+    const accuracy = g(groups, w).find((r) => Number.isFinite(r.accuracy))?.accuracy ?? Number.NaN;
+    const baseAcc = base ? (g(groups, base).find((r) => Number.isFinite(r.accuracy))?.accuracy ?? Number.NaN) : Number.NaN;
+    return {
+      privatizer: w.privatizer,
+      eta: w.eta,
+      split: w.split,
+      accuracy,
+      accuracyChange: accuracy - baseAcc,
+      attack: w.attack,
+      token_recovery: w.token_recovery,
+      empirical_privacy: w.empirical_privacy,
+      relativePrivacyGain:
+        base && base.empirical_privacy > 0 ? (w.empirical_privacy - base.empirical_privacy) / base.empirical_privacy : Number.NaN,
+    };
+  });
+}
+
+function g(groups: Map<string, SweepSummaryRow[]>, r: SweepSummaryRow): SweepSummaryRow[] {
+  return groups.get(`${r.privatizer}|${r.eta}|${r.split}`) ?? [];
+}
+
+function signed(v: number, digits: number, unit = ""): string {
+  return Number.isFinite(v) ? `${v >= 0 ? "+" : "−"}${Math.abs(v).toFixed(digits)}${unit}` : "n/a";
+}
+
 export function reportMarkdown(rows: SweepSummaryRow[], settings: Record<string, unknown>): string {
+  const worst = worstCase(rows);
   return [
     "# Privacy–utility report",
     "",
@@ -85,6 +137,21 @@ export function reportMarkdown(rows: SweepSummaryRow[], settings: Record<string,
     "",
     "Intervals are 95% (Student t over seeds) where more than one seed ran. Every number comes from runs recorded in results.jsonl.",
     "",
+    ...(worst.length
+      ? [
+          "## Worst case over the attacks run",
+          "",
+          "Empirical privacy is only as good as the strongest attack; relative gains are against no privacy at the same split.",
+          "",
+          "| privatizer | η | k | accuracy | change (points) | strongest attack | token recovery | empirical privacy | relative privacy gain |",
+          "|---|---|---|---|---|---|---|---|---|",
+          ...worst.map(
+            (w) =>
+              `| ${w.privatizer} | ${w.eta ?? "—"} | ${w.split} | ${pct(w.accuracy)} | ${signed(100 * w.accuracyChange, 2)} | ${w.attack} | ${pct(w.token_recovery)} | ${pct(w.empirical_privacy)} | ${signed(100 * w.relativePrivacyGain, 0, "%")} |`,
+          ),
+          "",
+        ]
+      : []),
   ].join("\n");
 }
 
@@ -93,22 +160,36 @@ export function writeReport(dir: string, rows: SweepSummaryRow[], settings: Reco
   writeFileSync(join(dir, "plot.svg"), svg);
   const md = reportMarkdown(rows, settings);
   writeFileSync(join(dir, "report.md"), md);
-  const table = md
-    .split("\n")
-    .filter((l) => l.startsWith("|") && !l.startsWith("|---"))
+  // Each markdown table (consecutive "|" lines) becomes one HTML table.
+  const tables: string[][] = [];
+  let current: string[] | null = null;
+  for (const l of md.split("\n")) {
+    if (!l.startsWith("|")) {
+      current = null;
+      continue;
+    }
+    if (!current) tables.push((current = []));
+    if (!l.startsWith("|---")) current.push(l);
+  }
+  const table = tables
     .map(
-      (l, i) =>
-        `<tr>${l
-          .split("|")
-          .slice(1, -1)
-          .map((c) => (i === 0 ? `<th>${esc(c.trim())}</th>` : `<td>${esc(c.trim())}</td>`))
-          .join("")}</tr>`,
+      (t) =>
+        `<table>${t
+          .map(
+            (l, i) =>
+              `<tr>${l
+                .split("|")
+                .slice(1, -1)
+                .map((c) => (i === 0 ? `<th>${esc(c.trim())}</th>` : `<td>${esc(c.trim())}</td>`))
+                .join("")}</tr>`,
+          )
+          .join("\n")}</table>`,
     )
-    .join("\n");
+    .join("\n<p></p>\n");
   writeFileSync(
     join(dir, "report.html"),
     `<!doctype html><html><head><meta charset="utf-8"><title>sap privacy report</title><style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px}</style></head><body><h1>Privacy–utility report</h1><p>${esc(
       JSON.stringify(settings),
-    )}</p>${svg}<table>${table}</table></body></html>\n`,
+    )}</p>${svg}${table}</body></html>\n`,
   );
 }

@@ -14,7 +14,8 @@ import { OptimizationInversionAttack } from "../../src/attacks/optimization.js";
 import { makeCanaries, piiMask } from "../../src/attacks/canary.js";
 import { attributeInference } from "../../src/attacks/attribute.js";
 import { loadTask } from "../../src/data/index.js";
-import { runPrivacySweep } from "../../src/eval/sweep.js";
+import { runPrivacySweep, type SweepSummaryRow } from "../../src/eval/sweep.js";
+import { worstCase } from "../../src/eval/report.js";
 import { loadClassifier } from "../../src/models/checkpoint.js";
 import { loadTokenizer } from "../../src/models/tokenizers/index.js";
 import { SeededNoise, createPrivatizer } from "../../src/privacy/index.js";
@@ -203,6 +204,8 @@ describe("privacy sweep", () => {
     assert.ok(none.canary_recovery > 0.9, `canary PII recovered without privacy: ${none.canary_recovery}`);
     assert.ok(strong.canary_recovery < 0.3, `canary PII recovered under strong noise: ${strong.canary_recovery}`);
     assert.ok(readFileSync(join(out, "plot.svg"), "utf8").includes("<circle"));
+    assert.match(readFileSync(join(out, "report.md"), "utf8"), /## Worst case over the attacks run[\s\S]*\| dchi \| 1 \| 0 \|/);
+    assert.equal(readFileSync(join(out, "report.html"), "utf8").match(/<table>/g)?.length, 2);
     // A second call finds every cell done and only rewrites the outputs.
     const lines = readFileSync(join(out, "results.jsonl"), "utf8").trim().split("\n").length;
     await runPrivacySweep(opts);
@@ -234,5 +237,37 @@ describe("privacy sweep", () => {
     const again = await runPrivacySweep(opts);
     assert.ok(Number.isNaN(again.summary[0]!.accuracy), `after resume: ${again.summary[0]!.accuracy}`);
     assert.match(readFileSync(join(out, "report.md"), "utf8"), /\| none \| — \| 0 \| nn-l2 \| n\/a \|/);
+  });
+
+  it("the worst case per setting is the attack that recovered most, with gains against no privacy", () => {
+    const row = (privatizer: string, eta: number | null, attack: string, acc: number, rec: number): SweepSummaryRow => ({
+      privatizer,
+      eta,
+      split: 2,
+      attack,
+      accuracy: acc,
+      accuracy_ci95: Number.NaN,
+      token_recovery: rec,
+      token_recovery_ci95: Number.NaN,
+      empirical_privacy: 1 - rec,
+      f1: rec,
+      exact_sentence: 0,
+      canary_recovery: Number.NaN,
+      attack_success: Number.NaN,
+      attack_baseline: Number.NaN,
+      seeds: 1,
+    });
+    const w = worstCase([
+      row("none", null, "mlp", 0.8, 0.6),
+      row("none", null, "optim", Number.NaN, 0.75),
+      row("dchi", 10, "mlp", 0.78, 0.3),
+      row("dchi", 10, "optim", Number.NaN, 0.5),
+    ]);
+    assert.equal(w.length, 2);
+    const d = w.find((x) => x.privatizer === "dchi")!;
+    assert.equal(d.attack, "optim");
+    assert.ok(Math.abs(d.empirical_privacy - 0.5) < 1e-12);
+    assert.ok(Math.abs(d.accuracy - 0.78) < 1e-12 && Math.abs(d.accuracyChange + 0.02) < 1e-12);
+    assert.ok(Math.abs(d.relativePrivacyGain - 1) < 1e-12, `${d.relativePrivacyGain}`); // 0.25 -> 0.5
   });
 });
