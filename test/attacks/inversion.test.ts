@@ -14,7 +14,7 @@ import { OptimizationInversionAttack } from "../../src/attacks/optimization.js";
 import { makeCanaries, piiMask } from "../../src/attacks/canary.js";
 import { attributeInference } from "../../src/attacks/attribute.js";
 import { loadTask } from "../../src/data/index.js";
-import { runPrivacySweep, type SweepSummaryRow } from "../../src/eval/sweep.js";
+import { runPrivacySweep, type SweepOptions, type SweepSummaryRow } from "../../src/eval/sweep.js";
 import { worstCase } from "../../src/eval/report.js";
 import { loadClassifier } from "../../src/models/checkpoint.js";
 import { loadTokenizer } from "../../src/models/tokenizers/index.js";
@@ -173,27 +173,37 @@ describe("embedding inversion", () => {
   });
 });
 
+function sweepDir(): string {
+  const out = mkdtempSync(join(tmpdir(), "sap-sweep-"));
+  dirs.push(out);
+  return out;
+}
+
+/** A sweep on tiny-bert at k = 0 with the nearest-neighbour attack; fields overridable. */
+function tinySweep(outDir: string, over: Partial<SweepOptions>): SweepOptions {
+  return {
+    modelDir: fixture("tiny-bert"),
+    dataset: loadTask("sst2", { dataDir, maxTrain: 128, maxEval: 32, seed: 3 }),
+    split: 0,
+    privatizers: ["none"],
+    etas: [],
+    attacks: ["nn-l2"],
+    seeds: 1,
+    publicTexts: [],
+    peft: { name: "lora", params: {} },
+    epochs: 1,
+    batchSize: 32,
+    lr: 1e-3,
+    maxSeqLen: 32,
+    outDir,
+    ...over,
+  };
+}
+
 describe("privacy sweep", () => {
   it("runs the grid on a tiny model, writes JSON/CSV/SVG/report, and resumes", async () => {
-    const out = mkdtempSync(join(tmpdir(), "sap-sweep-"));
-    dirs.push(out);
-    const opts = {
-      modelDir: fixture("tiny-bert"),
-      dataset: loadTask("sst2", { dataDir, maxTrain: 128, maxEval: 32, seed: 3 }),
-      split: 0,
-      privatizers: ["none", "dchi"],
-      etas: [1, 500],
-      attacks: ["nn-l2"],
-      seeds: 1,
-      publicTexts: [],
-      peft: { name: "lora", params: {} },
-      epochs: 1,
-      batchSize: 32,
-      lr: 1e-3,
-      maxSeqLen: 32,
-      outDir: out,
-      canaries: 8,
-    };
+    const out = sweepDir();
+    const opts = tinySweep(out, { privatizers: ["none", "dchi"], etas: [1, 500], canaries: 8 });
     const { summary } = await runPrivacySweep(opts);
     assert.equal(summary.length, 3);
     for (const f of ["results.json", "results.csv", "results.jsonl", "plot.svg", "report.md", "report.html"])
@@ -213,25 +223,13 @@ describe("privacy sweep", () => {
   });
 
   it("an attack-only sweep reports no accuracy, also after resuming", async () => {
-    const out = mkdtempSync(join(tmpdir(), "sap-sweep-"));
-    dirs.push(out);
-    const opts = {
-      modelDir: fixture("tiny-bert"),
+    const out = sweepDir();
+    const opts = tinySweep(out, {
       dataset: loadTask("sst2", { dataDir, maxTrain: 64, maxEval: 16, seed: 3 }),
-      split: 0,
       privatizers: ["none"],
       etas: [],
-      attacks: ["nn-l2"],
-      seeds: 1,
-      publicTexts: [],
-      peft: { name: "lora", params: {} },
-      epochs: 1,
-      batchSize: 32,
-      lr: 1e-3,
-      maxSeqLen: 32,
-      outDir: out,
       attackOnly: true,
-    };
+    });
     const first = await runPrivacySweep(opts);
     assert.ok(Number.isNaN(first.summary[0]!.accuracy));
     const again = await runPrivacySweep(opts);
