@@ -187,7 +187,8 @@ export class Store {
     const keys = Object.keys(fields) as Array<keyof typeof fields>;
     if (!keys.length) return;
     // Progress alone (no status change, summary or error) goes through the no-fsync connection.
-    const progressOnly = keys.every((k) => k === "step" || k === "durable_step");
+    // (An in-memory database has no second connection to the same data.)
+    const progressOnly = !this.db.memory && keys.every((k) => k === "step" || k === "durable_step");
     if (progressOnly && !this.progressDb) {
       this.progressDb = new Database(this.db.name);
       this.progressDb.pragma("synchronous = NORMAL");
