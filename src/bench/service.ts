@@ -116,7 +116,6 @@ export async function benchService(opts: ServiceBenchOptions): Promise<Record<st
         }),
       );
       const wall = (performance.now() - t0) / 1000;
-      native.setThreads(cores);
       const lat = runs.flatMap((r) => r.stepLatencyMs);
       const steps = runs.reduce((s, r) => s + r.steps, 0);
       return {
@@ -136,6 +135,7 @@ export async function benchService(opts: ServiceBenchOptions): Promise<Record<st
         note: "the service includes bottom download, job creation, one checkpoint per step and a dev pass per customer; client and server share this machine",
       };
     } finally {
+      native.setThreads(cores);
       child.kill("SIGTERM");
     }
   } finally {

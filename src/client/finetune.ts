@@ -3,7 +3,7 @@
 // training labels go to the vendor, as wire frames. Same batches, order and noise stream as the
 // in-process `finetune`, so the same seeds give the same numbers.
 import { appendFileSync, existsSync, mkdirSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { loadTokenizer } from "../models/tokenizers/index.js";
 import { CtiPrivatizer, saveCtiTable } from "../privacy/cti.js";
 import { noiseSource } from "../privacy/index.js";
@@ -96,7 +96,7 @@ export async function clientFinetune(opts: ClientFinetuneOptions): Promise<Clien
   if (privatizer instanceof CtiPrivatizer) {
     // The CTI table comes from the private training data: it stays here, for `sap client predict`.
     const file = ctiTablePath(opts.cacheDir, jobId);
-    mkdirSync(join(file, ".."), { recursive: true });
+    mkdirSync(dirname(file), { recursive: true });
     saveCtiTable(file, privatizer.table);
   }
   const done = new Set((job.epochs ?? []).map((e) => e.epoch));

@@ -86,30 +86,30 @@ export function worstCase(rows: SweepSummaryRow[]): WorstCaseRow[] {
   for (const r of rows) {
     if (!Number.isFinite(r.token_recovery)) continue; // attribute inference rows
     const k = `${r.privatizer}|${r.eta}|${r.split}`;
-    groups.set(k, [...(groups.get(k) ?? []), r]);
+    const g = groups.get(k);
+    if (g) g.push(r);
+    else groups.set(k, [r]);
   }
-  const worst = [...groups.values()].map((g) => g.reduce((a, b) => (b.token_recovery > a.token_recovery ? b : a)));
-  return worst.map((w) => {
-    const base = worst.find((x) => x.privatizer === "none" && x.split === w.split);
-    const accuracy = g(groups, w).find((r) => Number.isFinite(r.accuracy))?.accuracy ?? Number.NaN;
-    const baseAcc = base ? (g(groups, base).find((r) => Number.isFinite(r.accuracy))?.accuracy ?? Number.NaN) : Number.NaN;
+  // Per setting: the attack that recovered most, and the accuracy (an --attack-only row has none).
+  const settings = [...groups.values()].map((g) => ({
+    worst: g.reduce((a, b) => (b.token_recovery > a.token_recovery ? b : a)),
+    accuracy: g.find((r) => Number.isFinite(r.accuracy))?.accuracy ?? Number.NaN,
+  }));
+  return settings.map(({ worst: w, accuracy }) => {
+    const base = settings.find((x) => x.worst.privatizer === "none" && x.worst.split === w.split);
+    const basePrivacy = base?.worst.empirical_privacy ?? Number.NaN;
     return {
       privatizer: w.privatizer,
       eta: w.eta,
       split: w.split,
       accuracy,
-      accuracyChange: accuracy - baseAcc,
+      accuracyChange: accuracy - (base?.accuracy ?? Number.NaN),
       attack: w.attack,
       token_recovery: w.token_recovery,
       empirical_privacy: w.empirical_privacy,
-      relativePrivacyGain:
-        base && base.empirical_privacy > 0 ? (w.empirical_privacy - base.empirical_privacy) / base.empirical_privacy : Number.NaN,
+      relativePrivacyGain: basePrivacy > 0 ? (w.empirical_privacy - basePrivacy) / basePrivacy : Number.NaN,
     };
   });
-}
-
-function g(groups: Map<string, SweepSummaryRow[]>, r: SweepSummaryRow): SweepSummaryRow[] {
-  return groups.get(`${r.privatizer}|${r.eta}|${r.split}`) ?? [];
 }
 
 function signed(v: number, digits: number, unit = ""): string {

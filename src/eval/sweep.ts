@@ -264,6 +264,7 @@ export async function runPrivacySweep(opts: SweepOptions): Promise<{ rows: Sweep
     const tok = ctx.tokenizer;
     const specials = new Set([tok.clsId, tok.sepId, tok.padId, tok.bosId, tok.eosId].filter((x): x is number => x !== undefined));
     for (const name of opts.attacks) {
+      const cell = { privatizer: s.name, eta: s.eta, split: opts.split, attack: name, seed, accuracy };
       if (name === "aia-rating") {
         // Public half of the dev texts (the attacker knows their ratings) vs the customer's half.
         const half = Math.floor(opts.dataset.dev.length / 2);
@@ -277,12 +278,7 @@ export async function runPrivacySweep(opts: SweepOptions): Promise<{ rows: Sweep
           priv.map((e) => Number(e.meta!.rating)),
         );
         const row: SweepRow = {
-          privatizer: s.name,
-          eta: s.eta,
-          split: opts.split,
-          attack: name,
-          seed,
-          accuracy,
+          ...cell,
           token_recovery: Number.NaN,
           precision: Number.NaN,
           f1: Number.NaN,
@@ -312,12 +308,7 @@ export async function runPrivacySweep(opts: SweepOptions): Promise<{ rows: Sweep
       );
       const m = recoveryMetrics(counts);
       const row: SweepRow = {
-        privatizer: s.name,
-        eta: s.eta,
-        split: opts.split,
-        attack: name,
-        seed,
-        accuracy,
+        ...cell,
         token_recovery: m.recall,
         precision: m.precision,
         f1: m.f1,

@@ -5,30 +5,28 @@ import { Tensor, sizeOf, type Shape } from "./tensor.js";
 
 /** Standard normals from any uniform source by Box–Muller, the second value of each pair cached. */
 export class NormalSampler {
-  // The cached value lives in a typed array: a double in an object field is re-boxed on each write.
-  private readonly spare = new Float64Array(1);
-  private hasSpare = false;
+  private spare: number | null = null;
   constructor(private readonly uniform: () => number) {}
 
   next(): number {
-    if (this.hasSpare) {
-      this.hasSpare = false;
-      return this.spare[0]!;
+    if (this.spare !== null) {
+      const s = this.spare;
+      this.spare = null;
+      return s;
     }
     let u = 0;
     while (u === 0) u = this.uniform();
     const v = this.uniform();
     const r = Math.sqrt(-2 * Math.log(u));
-    this.spare[0] = r * Math.sin(2 * Math.PI * v);
-    this.hasSpare = true;
+    this.spare = r * Math.sin(2 * Math.PI * v);
     return r * Math.cos(2 * Math.PI * v);
   }
 
   /** Advances exactly as n calls of next() would, without the transcendental functions. */
   skip(n: number): void {
     while (n > 0) {
-      if (this.hasSpare) {
-        this.hasSpare = false;
+      if (this.spare !== null) {
+        this.spare = null;
         n--;
       } else if (n >= 2) {
         let u = 0;
@@ -43,8 +41,7 @@ export class NormalSampler {
   }
 
   copyStateFrom(other: NormalSampler): void {
-    this.spare[0] = other.spare[0]!;
-    this.hasSpare = other.hasSpare;
+    this.spare = other.spare;
   }
 }
 

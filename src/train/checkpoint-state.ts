@@ -26,20 +26,41 @@ export function saveTrainerCheckpoint<S>(
     join(tmp, "model.safetensors"),
     params.map(([n, t]) => [n, { shape: t.shape, data: t.data }]),
   );
-  const names = new Map(params.map(([n, t]) => [t, n] as [Tensor, string]));
-  const { step, moments } = opt.exportState(names);
-  const m: Array<[string, { shape: number[]; data: Float32Array }]> = [];
-  for (const [n, s] of moments) {
-    m.push([`m.${n}`, { shape: [s.m.length], data: s.m }]);
-    m.push([`v.${n}`, { shape: [s.v.length], data: s.v }]);
-  }
-  writeSafetensors(join(tmp, "optimizer.safetensors"), m, { metadata: { step: String(step) } });
+  const { step, entries } = momentEntries(params, opt);
+  writeSafetensors(join(tmp, "optimizer.safetensors"), entries, { metadata: { step: String(step) } });
   for (const [f, content] of Object.entries(extraFiles)) writeFileSync(join(tmp, f), content);
   writeFileSync(join(tmp, "state.json"), JSON.stringify(state, null, 2));
   const old = `${dir}.old-${process.pid}`;
   if (existsSync(dir)) renameSync(dir, old);
   renameSync(tmp, dir);
   rmSync(old, { recursive: true, force: true });
+}
+
+type Entry = [string, { shape: number[]; data: Float32Array }];
+
+/** AdamW's step and moments as tensors `m.<param>` / `v.<param>`. */
+function momentEntries(params: Array<[string, Tensor]>, opt: AdamW): { step: number; entries: Entry[] } {
+  const { step, moments } = opt.exportState(new Map(params.map(([n, t]) => [t, n] as [Tensor, string])));
+  const entries: Entry[] = [];
+  for (const [n, s] of moments) {
+    entries.push([`m.${n}`, { shape: [s.m.length], data: s.m }]);
+    entries.push([`v.${n}`, { shape: [s.v.length], data: s.v }]);
+  }
+  return { step, entries };
+}
+
+/** Copies every parameter's saved values in, refusing a checkpoint that lacks one or sizes it differently. */
+function copyWeights(
+  byName: Map<string, Tensor>,
+  saved: (name: string) => { data: Float32Array } | undefined,
+  where: string,
+): void {
+  for (const [n, p] of byName) {
+    const w = saved(n);
+    if (!w || w.data.length !== p.size)
+      throw new Error(`${where}: checkpoint lacks ${n} or its size differs (was it made for another model?)`);
+    p.data.set(w.data);
+  }
 }
 
 /** AdamW moments from tensors named `m.<param>` / `v.<param>` (others are ignored). */
@@ -64,12 +85,7 @@ export function loadTrainerCheckpoint<S>(dir: string, model: Module, opt: AdamW)
   const state = JSON.parse(readFileSync(stateFile, "utf8")) as S;
   const weights = readSafetensors(join(dir, "model.safetensors")).tensors;
   const byName = new Map(model.namedParameters());
-  for (const [n, p] of byName) {
-    const w = weights.get(n);
-    if (!w || w.data.length !== p.size)
-      throw new Error(`${dir}: checkpoint lacks ${n} or its size differs (was it made for another model?)`);
-    p.data.set(w.data);
-  }
+  copyWeights(byName, (n) => weights.get(n), dir);
   const opt_ = readSafetensors(join(dir, "optimizer.safetensors"));
   opt.importState(Number(opt_.metadata.step ?? 0), momentsFrom(opt_.tensors), byName);
   return state;
@@ -83,17 +99,9 @@ export function loadTrainerCheckpoint<S>(dir: string, model: Module, opt: AdamW)
  */
 export function saveTrainerCheckpointFile<S>(file: string, model: Module, opt: AdamW, state: S): void {
   const params = model.namedParameters();
-  const entries: Array<[string, { shape: number[]; data: Float32Array }]> = params.map(([n, t]) => [
-    `w.${n}`,
-    { shape: t.shape, data: t.data },
-  ]);
-  const names = new Map(params.map(([n, t]) => [t, n] as [Tensor, string]));
-  const { step, moments } = opt.exportState(names);
-  for (const [n, s] of moments) {
-    entries.push([`m.${n}`, { shape: [s.m.length], data: s.m }]);
-    entries.push([`v.${n}`, { shape: [s.v.length], data: s.v }]);
-  }
-  writeSafetensors(file, entries, { metadata: { step: String(step), state: JSON.stringify(state) } });
+  const { step, entries: moments } = momentEntries(params, opt);
+  const weights: Entry[] = params.map(([n, t]) => [`w.${n}`, { shape: t.shape, data: t.data }]);
+  writeSafetensors(file, [...weights, ...moments], { metadata: { step: String(step), state: JSON.stringify(state) } });
 }
 
 /** Loads a file written by saveTrainerCheckpointFile into model and optimizer; returns the state. */
@@ -101,12 +109,7 @@ export function loadTrainerCheckpointFile<S>(file: string, model: Module, opt: A
   const f = readSafetensors(file);
   if (f.metadata.state === undefined) throw new Error(`${file}: not a trainer checkpoint (no state in its metadata)`);
   const byName = new Map(model.namedParameters());
-  for (const [n, p] of byName) {
-    const w = f.tensors.get(`w.${n}`);
-    if (!w || w.data.length !== p.size)
-      throw new Error(`${file}: checkpoint lacks ${n} or its size differs (was it made for another model?)`);
-    p.data.set(w.data);
-  }
+  copyWeights(byName, (n) => f.tensors.get(`w.${n}`), file);
   opt.importState(Number(f.metadata.step ?? 0), momentsFrom(f.tensors), byName);
   return JSON.parse(f.metadata.state) as S;
 }
