@@ -5,7 +5,7 @@ import type { SplittableModel } from "../models/model.js";
 import type { Tokenizer } from "../models/tokenizers/index.js";
 import type { NoiseSource } from "../privacy/noise.js";
 import type { Privatizer } from "../privacy/privatizer.js";
-import type { WireBatch } from "../split/parties.js";
+import type { WireBatch } from "../wire/index.js";
 
 export interface AttackContext {
   /** The bottom's weights (the whole model object; only embeddings + layers < split are used). */

@@ -3,8 +3,7 @@
 // sentence's privatized token vectors (mean over real tokens) and trains an MLP on public
 // examples whose attribute it knows, then predicts the customer's.
 import { AdamW, Linear, Module, Rng, Tensor, backward, noGrad, ops, tidy } from "../tensor/index.js";
-import { Customer } from "../split/parties.js";
-import { collate } from "../train/finetune.js";
+import { Customer, collate } from "../split/customer.js";
 import type { AttackContext } from "./attack.js";
 
 class AttributeMLP extends Module {

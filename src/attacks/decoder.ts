@@ -24,7 +24,7 @@ import {
   ops,
   tidy,
 } from "../tensor/index.js";
-import type { WireBatch } from "../split/parties.js";
+import type { WireBatch } from "../wire/index.js";
 import type { AttackContext, InversionAttack } from "./attack.js";
 import { frequentTokenClasses, guessesFromLogits, simulateCustomerBatches, type SimulatedBatch } from "./learned.js";
 

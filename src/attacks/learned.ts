@@ -3,8 +3,8 @@
 // the token back from its privatized representation. Output classes: the most frequent tokens of
 // the public data plus "other" (no guess).
 import { Linear, Module, Rng, AdamW, backward, noGrad, ops, tidy, Tensor } from "../tensor/index.js";
-import { Customer, type WireBatch } from "../split/parties.js";
-import { collate } from "../train/finetune.js";
+import { Customer, collate } from "../split/customer.js";
+import type { WireBatch } from "../wire/index.js";
 import type { AttackContext, InversionAttack } from "./attack.js";
 
 export interface LearnedOptions {

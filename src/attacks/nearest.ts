@@ -3,7 +3,7 @@
 // embedding layer produces for every token at that position (exact at k = 0); with "vocab" it
 // compares against the raw word-embedding rows. Distance: L2 or cosine.
 import { native } from "../tensor/native.js";
-import type { WireBatch } from "../split/parties.js";
+import type { WireBatch } from "../wire/index.js";
 import type { AttackContext, InversionAttack } from "./attack.js";
 
 export interface NearestOptions {

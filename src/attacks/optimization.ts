@@ -3,7 +3,7 @@
 // over real tokens, from the mean word embedding), then reads each position's nearest vocabulary
 // token (cosine). The strongest attacks on split language models work this way.
 import { layerContext } from "../models/model.js";
-import type { WireBatch } from "../split/parties.js";
+import type { WireBatch } from "../wire/index.js";
 import { AdamW, Tensor, backward, native, noGrad, ops, tidy } from "../tensor/index.js";
 import type { AttackContext, InversionAttack } from "./attack.js";
 

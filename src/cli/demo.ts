@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { loadTask } from "../data/index.js";
 import { readConfig } from "../models/checkpoint.js";
 import { finetune, type FinetuneResult } from "../train/finetune.js";
-import { terminalProgress } from "../train/progress.js";
+import { terminalProgress } from "./render.js";
 
 export interface DemoOptions {
   modelDir?: string;

@@ -5,8 +5,10 @@ import { parseArgs } from "node:util";
 import { benchEngine } from "../bench/engine.js";
 import { verifyModelDir } from "../models/verify.js";
 import { pretrain, PRESETS } from "../train/pretrain.js";
-import { terminalProgress } from "../train/progress.js";
-import { finetune, type MechanismSpec, type TrainingSpec } from "../train/finetune.js";
+import { terminalProgress } from "./render.js";
+import { finetune } from "../train/finetune.js";
+import type { TrainingSpec } from "../split/spec.js";
+import type { MechanismSpec } from "../wire/index.js";
 import { predictTexts } from "../train/predict.js";
 import { loadTask, loadUserDataset, taskNames, type Dataset } from "../data/index.js";
 import { appendFileSync, mkdirSync, writeFileSync } from "node:fs";
@@ -617,7 +619,7 @@ function loadDataset(v: Record<string, string | boolean | undefined>, seed: numb
 /** --dump-wire FILE: every batch the vendor received, as wire frames (docs/wire-format.md). */
 function dumpWire(
   file: string | undefined,
-): ((w: import("../split/parties.js").WireBatch, phase: "train" | "eval") => void) | undefined {
+): ((w: import("../wire/index.js").WireBatch, phase: "train" | "eval") => void) | undefined {
   if (!file) return undefined;
   writeFileSync(file, new Uint8Array(0));
   let seq = 0;

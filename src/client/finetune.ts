@@ -7,19 +7,21 @@ import { dirname, join } from "node:path";
 import { loadTokenizer } from "../models/tokenizers/index.js";
 import { CtiPrivatizer, saveCtiTable } from "../privacy/cti.js";
 import { noiseSource } from "../privacy/index.js";
-import { Customer } from "../split/parties.js";
-import { Rng, tidy } from "../tensor/index.js";
+import { Customer, buildPrivatizer, collate, encodeExamples, type Encoded } from "../split/customer.js";
+import { batchAt, epochOrder } from "../split/loop.js";
+import { RateMeter, type ProgressListener } from "../split/progress.js";
+import { hyperOf, type TrainingSpec } from "../split/spec.js";
+import { tidy } from "../tensor/index.js";
 import {
-  buildPrivatizer,
-  collate,
-  encodeExamples,
-  type Encoded,
+  batchToFrame,
+  frameToLogits,
+  predictedClasses,
+  toPredictions,
   type MechanismSpec,
-  type TrainingSpec,
-} from "../train/finetune.js";
-import { RateMeter, type ProgressListener } from "../train/progress.js";
-import type { StepAck } from "../server/jobs.js";
-import { batchToFrame, frameToLogits, type WireDtype } from "../wire/index.js";
+  type Prediction,
+  type StepAck,
+  type WireDtype,
+} from "../wire/index.js";
 import { loadBottom } from "./bottom.js";
 import { SapApiError, type SapClient } from "./sdk.js";
 
@@ -50,12 +52,6 @@ export interface ClientFinetuneResult {
   stepLatencyMs: number[];
 }
 
-function argmax(row: Float32Array): number {
-  let best = 0;
-  for (let c = 1; c < row.length; c++) if (row[c]! > row[best]!) best = c;
-  return best;
-}
-
 export async function clientFinetune(opts: ClientFinetuneOptions): Promise<ClientFinetuneResult> {
   const { client, dataset } = opts;
   const emit = opts.onProgress ?? (() => {});
@@ -80,17 +76,7 @@ export async function clientFinetune(opts: ClientFinetuneOptions): Promise<Clien
         labels: dataset.labels,
         peft: opts.peft,
         privatizer: { ...opts.privatizer, description: `${privatizer.describe()} (noise: ${noise.description})` },
-        hyper: {
-          epochs: opts.epochs,
-          stepsPerEpoch,
-          batchSize: opts.batchSize,
-          lr: opts.lr,
-          warmupRatio: opts.warmupRatio,
-          weightDecay: opts.weightDecay,
-          clip: opts.clip,
-          seed: opts.seed,
-          maxSeqLen: opts.maxSeqLen,
-        },
+        hyper: hyperOf(opts, stepsPerEpoch),
       });
   const jobId = job.id;
   if (privatizer instanceof CtiPrivatizer) {
@@ -145,7 +131,7 @@ export async function clientFinetune(opts: ClientFinetuneOptions): Promise<Clien
 
   const started = performance.now();
   for (let epoch = 0; epoch < opts.epochs; epoch++) {
-    const order = new Rng(opts.seed * 31 + epoch).shuffle([...train.keys()]);
+    const order = epochOrder(opts.seed, epoch, train.length);
     const firstBatch = Math.max(0, startSeq - 1 - epoch * stepsPerEpoch);
     const meter = new RateMeter(Math.min(firstBatch, stepsPerEpoch));
     let lossSum = 0;
@@ -154,7 +140,7 @@ export async function clientFinetune(opts: ClientFinetuneOptions): Promise<Clien
     for (let b = firstBatch; b < stepsPerEpoch; b++) {
       const seq = epoch * stepsPerEpoch + b + 1;
       const { batch, labels } = collate(
-        order.slice(b * opts.batchSize, (b + 1) * opts.batchSize).map((i) => train[i]!),
+        batchAt(order, b, opts.batchSize).map((i) => train[i]!),
         tok.padId,
       );
       const frame = tidy(() => batchToFrame(customer.encode(batch, labels), seq, dtype, true));
@@ -229,16 +215,10 @@ export async function evaluateRemote(
     const frame = tidy(() => batchToFrame(customer.encode(batch), 0, dtype, false));
     if (dumpWire) appendFileSync(dumpWire, frame);
     const { logits, classes } = frameToLogits(await client.predict(jobId, frame));
-    for (let b = 0; b < batch.batchSize; b++)
-      correct += argmax(logits.subarray(b * classes, (b + 1) * classes)) === labels[b] ? 1 : 0;
+    const pred = predictedClasses(logits, classes);
+    for (let b = 0; b < batch.batchSize; b++) correct += pred[b] === labels[b] ? 1 : 0;
   }
   return data.length ? correct / data.length : Number.NaN;
-}
-
-export interface RemotePrediction {
-  text: string;
-  label: string;
-  probabilities: Record<string, number>;
 }
 
 /** Where the customer keeps a job's CTI table (built from its training data; never sent). */
@@ -252,7 +232,7 @@ export async function clientPredict(
   jobId: string,
   texts: string[],
   opts: { cacheDir: string; noiseSeed?: number; privatizer?: MechanismSpec; wireDtype?: WireDtype; ctiTable?: string },
-): Promise<RemotePrediction[]> {
+): Promise<Prediction[]> {
   const job = await client.job(jobId);
   const spec = job.spec;
   const bottomDir = join(opts.cacheDir, spec.model, `k${spec.split}`);
@@ -278,16 +258,6 @@ export async function clientPredict(
   );
   const { batch } = collate(items, tok.padId);
   const frame = tidy(() => batchToFrame(customer.encode(batch), 0, opts.wireDtype ?? "f32", false));
-  const { logits, classes } = frameToLogits(await client.predict(jobId, frame));
-  return texts.map((text, b) => {
-    const row = Array.from(logits.subarray(b * classes, (b + 1) * classes));
-    const mx = Math.max(...row);
-    const ex = row.map((v) => Math.exp(v - mx));
-    const z = ex.reduce((a, c) => a + c, 0);
-    return {
-      text,
-      label: spec.labels[row.indexOf(mx)]!,
-      probabilities: Object.fromEntries(spec.labels.map((l, i) => [l, ex[i]! / z])),
-    };
-  });
+  const { logits } = frameToLogits(await client.predict(jobId, frame));
+  return toPredictions(texts, logits, spec.labels);
 }

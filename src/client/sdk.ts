@@ -6,8 +6,7 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync, existsSync } from "
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import { join } from "node:path";
-import type { BottomManifest } from "../server/catalogue.js";
-import type { JobSpec, StepAck } from "../server/jobs.js";
+import type { BottomManifest, JobSpec, JobView, StepAck } from "../wire/index.js";
 
 export interface ClientOptions {
   server: string;
@@ -48,22 +47,6 @@ function isTransient(e: unknown): boolean {
   if (e instanceof SapApiError) return e.status === 502 || e.status === 503 || e.status === 504;
   const code = (e as { code?: string }).code;
   return (code !== undefined && TRANSIENT.has(code)) || /socket hang up/.test((e as Error).message ?? "");
-}
-
-export interface JobView {
-  id: string;
-  status: string;
-  model: string;
-  split: number;
-  spec: JobSpec;
-  step: number;
-  totalSteps: number;
-  progress: number;
-  durableSeq: number;
-  nextSeq: number;
-  epochs?: Array<{ epoch: number; trainLoss: number; trainAccuracy: number; devAccuracy: number }>;
-  best?: number;
-  error?: string;
 }
 
 export class SapClient {

@@ -17,6 +17,7 @@ import { join } from "node:path";
 import { loadClassifier, readConfig } from "../models/checkpoint.js";
 import { bottomParams } from "../peft/index.js";
 import { writeSafetensors } from "../tensor/index.js";
+import type { BottomFile, BottomManifest } from "../wire/index.js";
 import type { CatalogueEntry } from "./config.js";
 
 /** Tokenizer files copied into a bundle when the base model has them. */
@@ -28,21 +29,6 @@ const TOKENIZER_FILES = [
   "vocab.json",
   "merges.txt",
 ];
-
-export interface BottomFile {
-  name: string;
-  bytes: number;
-  sha256: string;
-}
-
-export interface BottomManifest {
-  model: string;
-  split: number;
-  numLayers: number;
-  hiddenSize: number;
-  modelType: string;
-  files: BottomFile[];
-}
 
 export function describeModel(name: string, e: CatalogueEntry): Record<string, unknown> {
   const c = readConfig(e.path);

@@ -7,71 +7,40 @@ import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { loadClassifier } from "../models/checkpoint.js";
 import type { SplittableModel } from "../models/model.js";
-import { getPeft, loadPeft, savePeft, type PeftInstance, type PeftParams } from "../peft/index.js";
-import { Vendor } from "../split/parties.js";
-import { AdamW, Rng, linearWarmupDecay, tidy, type Module } from "../tensor/index.js";
-import { loadTrainerCheckpoint, loadTrainerCheckpointFile, saveTrainerCheckpointFile } from "../train/checkpoint-state.js";
-import { preparePeft } from "../train/finetune.js";
-import { ByteCounter, MessageType, WireError, decodeFrame, frameToBatch, logitsToFrame } from "../wire/index.js";
+import { getPeft, loadPeft, savePeft, type PeftInstance } from "../peft/index.js";
+import {
+  closeEpoch,
+  fineTuneOptimizer,
+  learningRate,
+  newLoopState,
+  recordStep,
+  reviveLoopState,
+  type LoopState,
+} from "../split/loop.js";
+import { loadTrainerCheckpoint, loadTrainerCheckpointFile, saveTrainerCheckpointFile } from "../split/checkpoint.js";
+import { Vendor, preparePeft } from "../split/vendor.js";
+import { AdamW, Rng, tidy, type Module } from "../tensor/index.js";
+import { TRAINING_DEFAULTS } from "../split/spec.js";
+import {
+  ByteCounter,
+  MessageType,
+  WireError,
+  decodeFrame,
+  frameToBatch,
+  logitsToFrame,
+  type Hyper,
+  type JobEpoch as EpochRecord,
+  type JobSpec,
+  type StepAck,
+} from "../wire/index.js";
 import type { ServerConfig } from "./config.js";
 import { ApiError, badRequest, conflict, notFound } from "./errors.js";
 import { ACTIVE_STATUSES, type JobRow, type Store } from "./store.js";
 
-export interface Hyper {
-  epochs: number;
-  stepsPerEpoch: number;
-  batchSize: number;
-  lr: number;
-  warmupRatio: number;
-  weightDecay: number;
-  clip: number;
-  seed: number;
-  maxSeqLen: number;
-}
-
-/** What a customer sends to create a job. The privatizer is a description only: it runs at the customer. */
-export interface JobSpec {
-  model: string;
-  split: number;
-  labels: string[];
-  peft: { name: string; params: PeftParams };
-  privatizer: { name: string; params: Record<string, string | number | boolean>; description?: string };
-  hyper: Hyper;
-}
-
-export interface StepAck {
-  seq: number;
-  loss: number;
-  correct: number;
-  count: number;
-  gradNorm: number;
-  /** Every step up to this one is on disk and survives a crash of the server. */
-  durableSeq: number;
-  duplicate?: boolean;
-}
-
-interface EpochRecord {
-  epoch: number;
-  trainLoss: number;
-  trainAccuracy: number;
-  devAccuracy: number;
-}
-
-interface LoopState {
-  step: number;
-  lastAck: StepAck | null;
-  lossSum: number;
-  correct: number;
-  count: number;
-  epochs: EpochRecord[];
-  best: number;
-  bestEpoch: number;
-}
-
 interface Session {
   model: SplittableModel;
   peft: PeftInstance;
-  optimizer: AdamW;
+  optimizer?: AdamW;
   vendor: Vendor;
   state: LoopState;
   bytes: ByteCounter;
@@ -130,16 +99,17 @@ export class JobManager {
     if (typeof priv.name !== "string")
       throw badRequest("privatizer.name is required (a description of what the customer applies)");
     const h = (b.hyper ?? {}) as Record<string, unknown>;
+    const d = TRAINING_DEFAULTS;
     const hyper: Hyper = {
       epochs: num(h.epochs, "hyper.epochs", posInt, "a positive integer"),
       stepsPerEpoch: num(h.stepsPerEpoch, "hyper.stepsPerEpoch", posInt, "a positive integer"),
       batchSize: num(h.batchSize, "hyper.batchSize", posInt, "a positive integer"),
       lr: num(h.lr, "hyper.lr", (x) => x > 0 && x < 1, "in (0, 1)"),
-      warmupRatio: num(h.warmupRatio ?? 0.06, "hyper.warmupRatio", (x) => x >= 0 && x < 1, "in [0, 1)"),
-      weightDecay: num(h.weightDecay ?? 0.01, "hyper.weightDecay", (x) => x >= 0, ">= 0"),
-      clip: num(h.clip ?? 1, "hyper.clip", (x) => x > 0, "> 0"),
-      seed: num(h.seed ?? 42, "hyper.seed", (x) => Number.isInteger(x) && x >= 0, "a non-negative integer"),
-      maxSeqLen: num(h.maxSeqLen ?? 128, "hyper.maxSeqLen", posInt, "a positive integer"),
+      warmupRatio: num(h.warmupRatio ?? d.warmupRatio, "hyper.warmupRatio", (x) => x >= 0 && x < 1, "in [0, 1)"),
+      weightDecay: num(h.weightDecay ?? d.weightDecay, "hyper.weightDecay", (x) => x >= 0, ">= 0"),
+      clip: num(h.clip ?? d.clip, "hyper.clip", (x) => x > 0, "> 0"),
+      seed: num(h.seed ?? d.seed, "hyper.seed", (x) => Number.isInteger(x) && x >= 0, "a non-negative integer"),
+      maxSeqLen: num(h.maxSeqLen ?? d.maxSeqLen, "hyper.maxSeqLen", posInt, "a positive integer"),
     };
     if (hyper.epochs * hyper.stepsPerEpoch > 10_000_000) throw badRequest("epochs * stepsPerEpoch is unreasonably large");
     return {
@@ -201,25 +171,24 @@ export class JobManager {
     const { model } = loadClassifier(entry.path, { labels: spec.labels, seed: spec.hyper.seed });
     const dir = this.jobDir(job);
     const adapterDir = join(dir, "adapter");
-    const state: LoopState = { step: 0, lastAck: null, lossSum: 0, correct: 0, count: 0, epochs: [], best: -1, bestEpoch: -1 };
+    let state = newLoopState();
     let peft: PeftInstance;
-    let optimizer: AdamW;
+    let optimizer: AdamW | undefined;
     if (!ACTIVE_STATUSES.includes(job.status) && existsSync(join(adapterDir, "adapter_config.json"))) {
       model.requiresGrad(false);
       peft = loadPeft(adapterDir, model).instance;
-      optimizer = new AdamW([], { lr: 1 });
     } else {
       peft = preparePeft(model, spec.split, spec.peft, new Rng(spec.hyper.seed));
-      optimizer = new AdamW(
+      optimizer = fineTuneOptimizer(
         peft.trainable().map(([, t]) => t),
-        { lr: spec.hyper.lr, weightDecay: spec.hyper.weightDecay, noDecay: (p) => p.ndim < 2 },
+        spec.hyper,
       );
       const ckptFile = join(dir, "checkpoint.safetensors");
       const ckptDir = join(dir, "checkpoint"); // the folder form written by earlier versions
       if (existsSync(ckptFile))
-        Object.assign(state, loadTrainerCheckpointFile<LoopState>(ckptFile, trainableModule(peft), optimizer));
+        state = reviveLoopState(loadTrainerCheckpointFile<Partial<LoopState>>(ckptFile, trainableModule(peft), optimizer));
       else if (existsSync(join(ckptDir, "state.json")))
-        Object.assign(state, loadTrainerCheckpoint<LoopState>(ckptDir, trainableModule(peft), optimizer));
+        state = reviveLoopState(loadTrainerCheckpoint<Partial<LoopState>>(ckptDir, trainableModule(peft), optimizer));
     }
     const vendor = new Vendor({ model, split: spec.split, peft, optimizer, clip: spec.hyper.clip });
     const s: Session = { model, peft, optimizer, vendor, state, bytes: new ByteCounter() };
@@ -228,6 +197,7 @@ export class JobManager {
   }
 
   private checkpoint(job: JobRow, s: Session): void {
+    if (!s.optimizer) throw new Error(`job ${job.id} is loaded for inference only`);
     saveTrainerCheckpointFile(join(this.jobDir(job), "checkpoint.safetensors"), trainableModule(s.peft), s.optimizer, s.state);
   }
 
@@ -260,10 +230,8 @@ export class JobManager {
     const wire = frameToBatch(frame);
     const dim = s.model.config.hiddenSize;
     if (wire.dim !== dim) throw new WireError("bad_shape", `representations have size ${wire.dim}; ${spec.model} expects ${dim}`);
-    const { hyper } = spec;
     const total = job.total_steps;
-    s.optimizer.lr = hyper.lr * linearWarmupDecay(seq - 1, Math.round(hyper.warmupRatio * total), total);
-    const r = tidy(() => s.vendor.trainStep(wire));
+    const r = tidy(() => s.vendor.trainStep(wire, learningRate(spec.hyper, seq - 1, total)));
     if (!Number.isFinite(r.loss)) {
       this.store.updateJob(tenantId, id, { status: "failed", error: `loss became ${r.loss} at step ${seq}` });
       this.sessions.delete(id);
@@ -273,10 +241,7 @@ export class JobManager {
         `loss became ${r.loss} at step ${seq}; the job is marked failed (lower the learning rate)`,
       );
     }
-    st.step = seq;
-    st.lossSum += r.loss * r.count;
-    st.correct += r.correct;
-    st.count += r.count;
+    recordStep(st, r);
     let durable = job.durable_step;
     const ack: StepAck = { seq, loss: r.loss, correct: r.correct, count: r.count, gradNorm: r.gradNorm, durableSeq: durable };
     if (seq % this.config.checkpointEvery === 0 || seq === total) {
@@ -323,21 +288,12 @@ export class JobManager {
     const st = s.state;
     const seen = st.epochs.find((e) => e.epoch === epoch);
     if (seen) return seen;
-    const rec: EpochRecord = {
-      epoch,
-      trainLoss: st.lossSum / Math.max(1, st.count),
-      trainAccuracy: st.correct / Math.max(1, st.count),
-      devAccuracy,
-    };
-    st.epochs.push(rec);
-    st.lossSum = 0;
-    st.correct = 0;
-    st.count = 0;
-    if (devAccuracy > st.best) {
-      st.best = devAccuracy;
-      st.bestEpoch = epoch;
-      this.saveAdapter(job, s);
-    }
+    if (epoch !== st.epoch + 1)
+      throw conflict("out_of_order", `epoch ${epoch} reported but the job's next epoch is ${st.epoch + 1}`, {
+        expected: st.epoch + 1,
+      });
+    const { record: rec, improved } = closeEpoch(st, devAccuracy);
+    if (improved) this.saveAdapter(job, s);
     this.checkpoint(job, s);
     this.store.updateJob(tenantId, id, {
       summary: JSON.stringify({ epochs: st.epochs, best: st.best, bestEpoch: st.bestEpoch }),

@@ -3,50 +3,38 @@
 // bottom: setup -> (resume) -> epochs of steps -> evaluation -> best adapter -> report.
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Dataset, Example } from "../data/index.js";
-import type { EncoderBatch } from "../models/bert.js";
 import { createModel, loadClassifier } from "../models/checkpoint.js";
 import type { SplittableModel } from "../models/model.js";
-import { loadTokenizer, type Tokenizer } from "../models/tokenizers/index.js";
+import { loadTokenizer } from "../models/tokenizers/index.js";
+import { savePeft } from "../peft/index.js";
+import { ctiSummary, noiseSource, saveCtiTable, CtiPrivatizer } from "../privacy/index.js";
 import {
-  DEFAULT_LORA_TARGETS,
-  LoraAdapter,
-  bottomParams,
-  findLinears,
-  getPeft,
-  savePeft,
-  type PeftInstance,
-  type PeftParams,
-} from "../peft/index.js";
-import { createPrivatizer, ctiSummary, noiseSource, saveCtiTable, CtiPrivatizer, type Privatizer } from "../privacy/index.js";
-import { Customer, Vendor, type WireBatch } from "../split/parties.js";
-import { AdamW, Rng, linearWarmupDecay, tidy, type Tensor } from "../tensor/index.js";
-import { loadTrainerCheckpoint, saveTrainerCheckpoint } from "./checkpoint-state.js";
-import { RateMeter, type ProgressListener } from "./progress.js";
-
-export interface MechanismSpec {
-  name: string;
-  params: Record<string, string | number | boolean>;
-}
-
-/** What a fine-tuning run trains on and how: shared by the in-process and networked paths. */
-export interface TrainingSpec {
-  dataset: Dataset;
-  split: number;
-  privatizer: MechanismSpec;
-  peft: { name: string; params: PeftParams };
-  epochs: number;
-  batchSize: number;
-  lr: number;
-  warmupRatio: number;
-  weightDecay: number;
-  clip: number;
-  maxSeqLen: number;
-  /** Seed of shuffling, initialisation and dropout. */
-  seed: number;
-  /** Seed of the privacy noise; undefined = CSPRNG (node:crypto). */
-  noiseSeed?: number;
-}
+  Customer,
+  RateMeter,
+  Vendor,
+  batchAt,
+  buildPrivatizer,
+  closeEpoch,
+  collate,
+  encodeExamples,
+  epochOrder,
+  fineTuneOptimizer,
+  learningRate,
+  loadTrainerCheckpoint,
+  newLoopState,
+  prepareBottom,
+  preparePeft,
+  recordStep,
+  reviveLoopState,
+  saveTrainerCheckpoint,
+  type EpochRecord,
+  type Encoded,
+  type LoopState,
+  type ProgressListener,
+  type TrainingSpec,
+} from "../split/index.js";
+import { Rng, tidy } from "../tensor/index.js";
+import { predictedClasses, type WireBatch } from "../wire/index.js";
 
 export interface FinetuneOptions extends TrainingSpec {
   modelDir: string;
@@ -71,14 +59,6 @@ export interface FinetuneOptions extends TrainingSpec {
   trainBottom?: "lora" | "full";
 }
 
-export interface EpochRecord {
-  epoch: number;
-  trainLoss: number;
-  trainAccuracy: number;
-  devAccuracy: number;
-  seconds: number;
-}
-
 export interface FinetuneResult {
   dev_accuracy: number;
   best_dev_accuracy: number;
@@ -93,105 +73,6 @@ export interface FinetuneResult {
   settings: Record<string, unknown>;
   cti?: { aboveFloor: number[]; aboveFloorInference: number; maxMultiplier: number };
   outDir: string;
-}
-
-interface FinetuneState {
-  epoch: number;
-  batchInEpoch: number;
-  step: number;
-  trainSeconds: number;
-  examplesSeen: number;
-  lossSum: number;
-  correct: number;
-  count: number;
-  epochs: EpochRecord[];
-  best: number;
-  bestEpoch: number;
-}
-
-export interface Encoded {
-  ids: Int32Array;
-  typeIds: Int32Array;
-  label: number;
-}
-
-export function encodeExamples(tok: Tokenizer, examples: Example[], maxLen: number): Encoded[] {
-  return examples.map((e) => {
-    const enc = tok.encode(e.text, e.textPair, { maxLength: maxLen, truncation: true });
-    return { ids: Int32Array.from(enc.ids), typeIds: Int32Array.from(enc.typeIds), label: e.label };
-  });
-}
-
-/** Pads a slice of encoded examples to its longest member. */
-export function collate(items: Encoded[], padId: number): { batch: EncoderBatch; labels: Int32Array } {
-  const B = items.length;
-  const T = Math.max(...items.map((x) => x.ids.length));
-  const inputIds = new Int32Array(B * T).fill(padId);
-  const attentionMask = new Int32Array(B * T);
-  const tokenTypeIds = new Int32Array(B * T);
-  items.forEach((x, b) => {
-    inputIds.set(x.ids, b * T);
-    tokenTypeIds.set(x.typeIds, b * T);
-    attentionMask.fill(1, b * T, b * T + x.ids.length);
-  });
-  return {
-    batch: { batchSize: B, seqLen: T, inputIds, attentionMask, tokenTypeIds },
-    labels: Int32Array.from(items, (x) => x.label),
-  };
-}
-
-/** Builds the privatizer, giving mechanisms what they learn from (CTI: the training set). */
-export function buildPrivatizer(
-  spec: MechanismSpec,
-  model: SplittableModel,
-  tok: Tokenizer,
-  train: Encoded[],
-  numLabels: number,
-): Privatizer {
-  const embeddings = model.namedParameters().find(([n]) => /(word_embeddings|wte)\.weight$/.test(n))?.[1];
-  return createPrivatizer(spec.name, spec.params, {
-    trainingSet: {
-      inputIds: train.map((x) => x.ids),
-      labels: train.map((x) => x.label),
-      numLabels,
-      vocabSize: model.config.vocabSize,
-    },
-    vocabEmbeddings: embeddings ? { data: embeddings.data, rows: embeddings.shape[0]!, dim: embeddings.shape[1]! } : undefined,
-    specialTokenIds: new Set([tok.clsId, tok.sepId, tok.padId, tok.bosId, tok.eosId].filter((x): x is number => x !== undefined)),
-  });
-}
-
-/** The customer's trainable bottom parameters for the U-shaped variant. */
-export function prepareBottom(model: SplittableModel, split: number, kind: "lora" | "full", rng: Rng): Tensor[] {
-  if (kind === "full") {
-    const ps = bottomParams(model, split).map(([, t]) => t);
-    for (const p of ps) p.requiresGrad = true;
-    return ps;
-  }
-  if (split === 0) throw new Error("a bottom LoRA needs at least one bottom layer (--split >= 1)");
-  const targets = DEFAULT_LORA_TARGETS[model.config.modelType]!;
-  const out: Tensor[] = [];
-  for (const [, lin] of findLinears(model, 0, split, targets)) {
-    const a = new LoraAdapter(lin, { rank: 8, alpha: 16, dropout: 0 }, rng);
-    lin.attachAdapter("lora", a);
-    a.A.requiresGrad = true;
-    a.B.requiresGrad = true;
-    out.push(a.A, a.B);
-  }
-  return out;
-}
-
-/** Applies a PEFT method to the top and freezes everything else. */
-export function preparePeft(
-  model: SplittableModel,
-  split: number,
-  spec: { name: string; params: PeftParams },
-  rng: Rng,
-): PeftInstance {
-  model.requiresGrad(false);
-  const inst = getPeft(spec.name).apply(model, split, spec.params, rng);
-  for (const [, t] of inst.trainable()) t.requiresGrad = true;
-  return inst;
 }
 
 export function evaluateAccuracy(
@@ -209,12 +90,8 @@ export function evaluateAccuracy(
       const wire = customer.encode(batch);
       onWire?.({ ...wire, labels });
       const logits = vendor.predict(wire);
-      const C = logits.length / batch.batchSize;
-      for (let b = 0; b < batch.batchSize; b++) {
-        let best = 0;
-        for (let c = 1; c < C; c++) if (logits[b * C + c]! > logits[b * C + best]!) best = c;
-        correct += best === labels[b] ? 1 : 0;
-      }
+      const pred = predictedClasses(logits, logits.length / batch.batchSize);
+      for (let b = 0; b < batch.batchSize; b++) correct += pred[b] === labels[b] ? 1 : 0;
     });
   }
   return data.length ? correct / data.length : Number.NaN;
@@ -240,13 +117,13 @@ export async function finetune(opts: FinetuneOptions): Promise<FinetuneResult> {
   const privatizer = buildPrivatizer(opts.privatizer, model, tok, train, config.numLabels);
   const peft = preparePeft(model, opts.split, opts.peft, rng);
   const trainable = peft.trainable();
-  const optimizer = new AdamW(
+  const optimizer = fineTuneOptimizer(
     trainable.map(([, t]) => t),
-    { lr: opts.lr, weightDecay: opts.weightDecay, noDecay: (p) => p.ndim < 2 },
+    opts,
   );
   const noise = noiseSource(opts.noiseSeed);
   const bottom = opts.trainBottom ? prepareBottom(model, opts.split, opts.trainBottom, rng) : [];
-  const bottomOptimizer = new AdamW(bottom, { lr: opts.lr, weightDecay: opts.weightDecay, noDecay: (p) => p.ndim < 2 });
+  const bottomOptimizer = fineTuneOptimizer(bottom, opts);
   const customer = new Customer({
     model,
     split: opts.split,
@@ -279,23 +156,10 @@ export async function finetune(opts: FinetuneOptions): Promise<FinetuneResult> {
 
   const stepsPerEpoch = Math.ceil(train.length / opts.batchSize);
   const totalSteps = stepsPerEpoch * opts.epochs;
-  const warmup = Math.round(opts.warmupRatio * totalSteps);
   const ckptDir = join(opts.outDir, "checkpoint");
-  let st: FinetuneState = {
-    epoch: 0,
-    batchInEpoch: 0,
-    step: 0,
-    trainSeconds: 0,
-    examplesSeen: 0,
-    lossSum: 0,
-    correct: 0,
-    count: 0,
-    epochs: [],
-    best: -1,
-    bestEpoch: -1,
-  };
+  let st: LoopState = newLoopState();
   if (opts.resume && existsSync(join(ckptDir, "state.json"))) {
-    st = loadTrainerCheckpoint<FinetuneState>(ckptDir, model, optimizer);
+    st = reviveLoopState(loadTrainerCheckpoint<Partial<LoopState>>(ckptDir, model, optimizer));
     emit({
       task: "finetune",
       done: st.step,
@@ -349,33 +213,25 @@ export async function finetune(opts: FinetuneOptions): Promise<FinetuneResult> {
 
   let stopped = false;
   while (st.epoch < opts.epochs && !stopped) {
-    const order = new Rng(opts.seed * 31 + st.epoch).shuffle([...train.keys()]);
+    const order = epochOrder(opts.seed, st.epoch, train.length);
     const meter = new RateMeter(st.batchInEpoch);
     const epochStart = performance.now();
     while (st.batchInEpoch < stepsPerEpoch) {
-      const idx = order.slice(st.batchInEpoch * opts.batchSize, (st.batchInEpoch + 1) * opts.batchSize);
       const { batch, labels } = collate(
-        idx.map((i) => train[i]!),
+        batchAt(order, st.batchInEpoch, opts.batchSize).map((i) => train[i]!),
         tok.padId,
       );
-      optimizer.lr = opts.lr * linearWarmupDecay(st.step, warmup, totalSteps);
+      const lr = learningRate(opts, st.step, totalSteps);
+      bottomOptimizer.lr = lr;
       const t0 = performance.now();
-      bottomOptimizer.lr = optimizer.lr;
       const r = tidy(() => {
         const wire = customer.encode(batch, labels);
         opts.onWire?.(wire, "train");
-        const res = vendor.trainStep(wire);
+        const res = vendor.trainStep(wire, lr);
         if (res.gradHidden) customer.backward(res.gradHidden);
         return res;
       });
-      st.trainSeconds += (performance.now() - t0) / 1000;
-      st.lossSum += r.loss * r.count;
-      st.correct += r.correct;
-      st.count += r.count;
-      st.examplesSeen += r.count;
-      st.step++;
-      st.batchInEpoch++;
-      if (!Number.isFinite(r.loss)) throw new Error(`loss became ${r.loss} at step ${st.step}; lower --lr`);
+      recordStep(st, r, (performance.now() - t0) / 1000);
       emit({
         task: `epoch ${st.epoch + 1}/${opts.epochs}`,
         done: st.batchInEpoch,
@@ -402,32 +258,16 @@ export async function finetune(opts: FinetuneOptions): Promise<FinetuneResult> {
       tok.padId,
       opts.onWire ? (w) => opts.onWire!(w, "eval") : undefined,
     );
-    const rec: EpochRecord = {
-      epoch: st.epoch + 1,
-      trainLoss: st.lossSum / Math.max(1, st.count),
-      trainAccuracy: st.correct / Math.max(1, st.count),
-      devAccuracy,
-      seconds: (performance.now() - epochStart) / 1000,
-    };
-    st.epochs.push(rec);
+    const { record: rec, improved } = closeEpoch(st, devAccuracy, (performance.now() - epochStart) / 1000);
     opts.onMetric?.({ type: "epoch", ...rec });
     emit({
       task: "finetune",
-      done: st.epoch + 1,
+      done: rec.epoch,
       total: opts.epochs,
       unit: "epochs",
       message: `epoch ${rec.epoch}: train loss ${rec.trainLoss.toFixed(4)}, train acc ${(100 * rec.trainAccuracy).toFixed(2)}%, dev acc ${(100 * devAccuracy).toFixed(2)}%`,
     });
-    if (devAccuracy > st.best) {
-      st.best = devAccuracy;
-      st.bestEpoch = rec.epoch;
-      saveAdapter();
-    }
-    st.epoch++;
-    st.batchInEpoch = 0;
-    st.lossSum = 0;
-    st.correct = 0;
-    st.count = 0;
+    if (improved) saveAdapter();
     checkpoint();
   }
 
@@ -437,7 +277,7 @@ export async function finetune(opts: FinetuneOptions): Promise<FinetuneResult> {
     best_dev_accuracy: st.best,
     best_epoch: st.bestEpoch,
     train_seconds: st.trainSeconds,
-    seconds_per_epoch: st.epochs.length ? st.epochs.reduce((s, e) => s + e.seconds, 0) / st.epochs.length : Number.NaN,
+    seconds_per_epoch: st.epochs.length ? st.epochs.reduce((s, e) => s + (e.seconds ?? 0), 0) / st.epochs.length : Number.NaN,
     examples_per_second: st.examplesSeen / Math.max(1e-9, st.trainSeconds),
     epochs: st.epochs,
     steps: st.step,
@@ -470,7 +310,7 @@ export function finetuneReport(r: FinetuneResult): string {
     `|---|---|---|---|---|`,
     ...r.epochs.map(
       (e) =>
-        `| ${e.epoch} | ${e.trainLoss.toFixed(4)} | ${pct(e.trainAccuracy)} | ${pct(e.devAccuracy)} | ${e.seconds.toFixed(1)} |`,
+        `| ${e.epoch} | ${e.trainLoss.toFixed(4)} | ${pct(e.trainAccuracy)} | ${pct(e.devAccuracy)} | ${(e.seconds ?? Number.NaN).toFixed(1)} |`,
     ),
     ``,
     `Best dev accuracy **${pct(r.best_dev_accuracy)}** (epoch ${r.best_epoch}); ${r.examples_per_second.toFixed(1)} training examples/s; ${r.train_seconds.toFixed(1)} s of training.`,

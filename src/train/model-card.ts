@@ -3,7 +3,7 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { readConfig } from "../models/checkpoint.js";
-import { formatDuration } from "./progress.js";
+import { formatDuration } from "../split/progress.js";
 
 interface PretrainMetrics {
   options: {

@@ -5,15 +5,12 @@ import { loadClassifier } from "../models/checkpoint.js";
 import { loadTokenizer } from "../models/tokenizers/index.js";
 import { loadPeft, readAdapterConfig } from "../peft/index.js";
 import { noiseSource } from "../privacy/index.js";
-import { Customer, Vendor } from "../split/parties.js";
-import { AdamW, tidy } from "../tensor/index.js";
-import { buildPrivatizer, collate } from "./finetune.js";
+import { Customer, buildPrivatizer, collate, encodeExamples } from "../split/customer.js";
+import { Vendor } from "../split/vendor.js";
+import { tidy } from "../tensor/index.js";
+import { toPredictions, type Prediction } from "../wire/index.js";
 
-export interface Prediction {
-  text: string;
-  label: string;
-  probabilities: Record<string, number>;
-}
+export type { Prediction };
 
 export function predictTexts(
   modelDir: string,
@@ -30,22 +27,13 @@ export function predictTexts(
   if (typeof params.table === "string" && !isAbsolute(params.table)) params.table = join(adapterDir, params.table);
   const privatizer = buildPrivatizer({ name: spec.name, params }, model, tok, [], cfg.labels.length);
   const customer = new Customer({ model, split: cfg.split, privatizer, noise: noiseSource(opts.noiseSeed) });
-  const vendor = new Vendor({ model, split: cfg.split, peft: instance, optimizer: new AdamW([], { lr: 1 }), clip: 1 });
-  const maxLen = cfg.maxSeqLen ?? 128;
-  const items = texts.map((t) => {
-    const e = tok.encode(t, undefined, { maxLength: maxLen, truncation: true });
-    return { ids: Int32Array.from(e.ids), typeIds: Int32Array.from(e.typeIds), label: 0 };
-  });
+  const vendor = new Vendor({ model, split: cfg.split, peft: instance });
+  const items = encodeExamples(
+    tok,
+    texts.map((text) => ({ text, label: 0 })),
+    cfg.maxSeqLen ?? 128,
+  );
   const { batch } = collate(items, tok.padId);
   const logits = tidy(() => vendor.predict(customer.encode(batch)));
-  const C = cfg.labels.length;
-  return texts.map((text, b) => {
-    const row = Array.from(logits.subarray(b * C, (b + 1) * C));
-    const mx = Math.max(...row);
-    const ex = row.map((v) => Math.exp(v - mx));
-    const z = ex.reduce((a, c) => a + c, 0);
-    const probs = Object.fromEntries(cfg.labels.map((l, i) => [l, ex[i]! / z]));
-    const best = row.indexOf(mx);
-    return { text, label: cfg.labels[best]!, probabilities: probs };
-  });
+  return toPredictions(texts, logits, cfg.labels);
 }

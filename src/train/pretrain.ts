@@ -9,9 +9,9 @@ import { parseConfig, type EncoderConfig } from "../models/config.js";
 import { GPT2LMHeadModel } from "../models/gpt2.js";
 import { loadTokenizer, type Tokenizer } from "../models/tokenizers/index.js";
 import { AdamW, Rng, backward, clipGradNorm, linearWarmupDecay, noGrad, ops, readSafetensors, tidy } from "../tensor/index.js";
-import { loadTrainerCheckpoint, saveTrainerCheckpoint } from "./checkpoint-state.js";
+import { loadTrainerCheckpoint, saveTrainerCheckpoint } from "../split/checkpoint.js";
 import { packCorpus } from "./corpus.js";
-import { RateMeter, type ProgressListener } from "./progress.js";
+import { RateMeter, type ProgressListener } from "../split/progress.js";
 
 /** Architectures the project ships (the sizes), as config.json contents. */
 export const PRESETS: Record<string, Record<string, unknown>> = {

@@ -1,7 +1,18 @@
 // Between the split protocol's WireBatch (what the parties compute on) and wire frames (what the
 // network carries), plus the byte counters both sides keep per training step.
-import type { WireBatch } from "../split/parties.js";
+import type { WireBatch } from "./protocol.js";
 import { DType, MessageType, decodeFrame, encodeFrame, WireError, type DecodeLimits, type Frame } from "./frame.js";
+
+/** A batch's sizes agree with each other and with the receiving model's width. */
+export function checkWire(wire: WireBatch, expectDim: number): void {
+  const { batchSize: B, seqLen: T, dim } = wire;
+  if (dim !== expectDim) throw new Error(`wire batch has representations of size ${dim}; the model expects ${expectDim}`);
+  if (wire.hidden.length !== B * T * dim)
+    throw new Error(`wire batch holds ${wire.hidden.length} values, expected B*T*d = ${B * T * dim}`);
+  if (wire.attentionMask.length !== B * T)
+    throw new Error(`wire batch mask has ${wire.attentionMask.length} entries, expected ${B * T}`);
+  if (wire.labels && wire.labels.length !== B) throw new Error(`wire batch has ${wire.labels.length} labels for ${B} rows`);
+}
 
 export type WireDtype = "f32" | "f16";
 
@@ -74,4 +85,38 @@ export class ByteCounter {
   get bytesPerStep(): number {
     return this.trainSteps ? this.trainBytes / this.trainSteps : 0;
   }
+}
+
+/** The class each row of logits [rows, classes] points to (first maximum on ties). */
+export function predictedClasses(logits: Float32Array, classes: number): Int32Array {
+  const rows = classes > 0 ? logits.length / classes : 0;
+  const out = new Int32Array(rows);
+  for (let b = 0; b < rows; b++) {
+    let best = 0;
+    for (let c = 1; c < classes; c++) if (logits[b * classes + c]! > logits[b * classes + best]!) best = c;
+    out[b] = best;
+  }
+  return out;
+}
+
+export interface Prediction {
+  text: string;
+  label: string;
+  probabilities: Record<string, number>;
+}
+
+/** Logits back into labelled predictions (softmax per row), for `sap predict` and `sap client predict`. */
+export function toPredictions(texts: string[], logits: Float32Array, labels: string[]): Prediction[] {
+  const C = labels.length;
+  return texts.map((text, b) => {
+    const row = Array.from(logits.subarray(b * C, (b + 1) * C));
+    const mx = Math.max(...row);
+    const ex = row.map((v) => Math.exp(v - mx));
+    const z = ex.reduce((a, c) => a + c, 0);
+    return {
+      text,
+      label: labels[row.indexOf(mx)]!,
+      probabilities: Object.fromEntries(labels.map((l, i) => [l, ex[i]! / z])),
+    };
+  });
 }

@@ -10,9 +10,10 @@ import type { SplittableModel } from "../../src/models/model.js";
 import { goldenBatch } from "../../src/models/verify.js";
 import { listPeft, loadPeft, savePeft } from "../../src/peft/index.js";
 import { NoPrivatizer, SeededNoise } from "../../src/privacy/index.js";
-import { Customer, Vendor, type WireBatch } from "../../src/split/parties.js";
+import { Customer, Vendor } from "../../src/split/index.js";
+import type { WireBatch } from "../../src/wire/index.js";
 import { AdamW, Rng, tidy } from "../../src/tensor/index.js";
-import { preparePeft } from "../../src/train/finetune.js";
+import { preparePeft } from "../../src/split/vendor.js";
 import { fixture } from "../paths.js";
 
 const dirs: string[] = [];
@@ -74,7 +75,7 @@ describe("PEFT methods (table-driven)", () => {
 
         const before = new Map(model.namedParameters().map(([n, t]) => [n, t.data.slice()]));
         const logits0 = tidy(() => vendor.predict(wire));
-        for (let i = 0; i < 3; i++) tidy(() => vendor.trainStep(wire));
+        for (let i = 0; i < 3; i++) tidy(() => vendor.trainStep(wire, 1e-2));
         for (const [n, t] of model.namedParameters()) {
           const moved = t.data.some((v, i) => v !== before.get(n)![i]);
           if (!trainable.has(n)) assert.ok(!moved, `${n} moved but is frozen`);
@@ -110,7 +111,7 @@ describe("PEFT methods (table-driven)", () => {
       const start = tidy(() => vendor.predict(wire));
       start.forEach((v, i) => assert.ok(Math.abs(v - ref[i]!) < 1e-6, `${method} changes the untrained model`));
       if (method !== "lora") continue;
-      for (let i = 0; i < 3; i++) tidy(() => vendor.trainStep(wire));
+      for (let i = 0; i < 3; i++) tidy(() => vendor.trainStep(wire, 1e-2));
       const q = model.namedParameters().find(([n]) => n.endsWith("layer.1.attention.self.query.weight"))![1];
       const w0 = q.data.slice();
       const unmerged = tidy(() => vendor.predict(wire));
@@ -131,7 +132,7 @@ describe("PEFT methods (table-driven)", () => {
     const { model } = loadClassifier(fixture("tiny-bert"));
     assert.throws(
       () => preparePeft(model, 1, { name: "lora", params: { rank: 0 } }, new Rng(1)),
-      /rank must be a positive integer/,
+      /peft lora: rank must be an integer in \[1, 1024\], got 0/,
     );
     assert.throws(
       () => preparePeft(model, 1, { name: "lora", params: { targets: "nothing" } }, new Rng(1)),

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import fc from "fast-check";
 import { SapApiError, type SapClient } from "../../src/client/sdk.js";
-import type { JobSpec } from "../../src/server/jobs.js";
+import type { JobSpec } from "../../src/wire/index.js";
 import type { RunningServer } from "../../src/server/http.js";
 import {
   DType,
