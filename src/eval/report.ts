@@ -51,13 +51,22 @@ export function privacyUtilitySvg(rows: SweepSummaryRow[], width = 640, height =
       );
     for (const r of ps)
       out.push(
-        `<circle cx="${x(r.empirical_privacy)}" cy="${y(r.accuracy)}" r="4" fill="${c}"><title>${esc(`${name} η=${r.eta ?? "—"}: acc ${(100 * r.accuracy).toFixed(2)}%, recovery ${(100 * r.token_recovery).toFixed(2)}%`)}</title></circle>`,
+        `<circle cx="${x(r.empirical_privacy)}" cy="${y(r.accuracy)}" r="4" fill="${c}"><title>${esc(`${name} ${budgetText(r)}: acc ${(100 * r.accuracy).toFixed(2)}%, recovery ${(100 * r.token_recovery).toFixed(2)}%`)}</title></circle>`,
       );
     out.push(`<rect x="${width - pad.r + 12}" y="${pad.t + si * 18}" width="10" height="10" fill="${c}"/>`);
     out.push(`<text x="${width - pad.r + 28}" y="${pad.t + si * 18 + 9}">${esc(name)}</text>`);
   });
   out.push("</svg>");
   return out.join("\n");
+}
+
+const BUDGET_SYMBOL: Record<string, string> = { eta: "η", sigma: "σ", b: "b" };
+
+/** "η = 25", "σ = 0.5"; "—" for a mechanism without a budget. Rows without `budget` predate other budgets: η. */
+export function budgetText(r: { budget?: string | null; eta: number | null }): string {
+  if (r.eta === null) return "—";
+  const name = r.budget ?? "eta";
+  return `${BUDGET_SYMBOL[name] ?? name} = ${r.eta}`;
 }
 
 function pct(v: number, ci?: number): string {
@@ -68,6 +77,7 @@ function pct(v: number, ci?: number): string {
 /** One line per setting: the attack that recovered most, and the privacy left against it. */
 export interface WorstCaseRow {
   privatizer: string;
+  budget?: string | null;
   eta: number | null;
   split: number;
   accuracy: number;
@@ -100,6 +110,7 @@ export function worstCase(rows: SweepSummaryRow[]): WorstCaseRow[] {
     const basePrivacy = base?.worst.empirical_privacy ?? Number.NaN;
     return {
       privatizer: w.privatizer,
+      budget: w.budget,
       eta: w.eta,
       split: w.split,
       accuracy,
@@ -128,11 +139,11 @@ export function reportMarkdown(rows: SweepSummaryRow[], settings: Record<string,
     "",
     "![privacy-utility plot](plot.svg)",
     "",
-    "| privatizer | η | k | attack | accuracy | token recovery | empirical privacy | F1 | exact sentences | canary PII recovered | AIA success (majority) | seeds |",
+    "| privatizer | budget | k | attack | accuracy | token recovery | empirical privacy | F1 | exact sentences | canary PII recovered | AIA success (majority) | seeds |",
     "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ...rows.map(
       (r) =>
-        `| ${r.privatizer} | ${r.eta ?? "—"} | ${r.split} | ${r.attack} | ${pct(r.accuracy, r.accuracy_ci95)} | ${pct(r.token_recovery, r.token_recovery_ci95)} | ${pct(r.empirical_privacy)} | ${pct(r.f1)} | ${pct(r.exact_sentence)} | ${pct(r.canary_recovery)} | ${Number.isFinite(r.attack_success) ? `${pct(r.attack_success)} (${pct(r.attack_baseline)})` : "n/a"} | ${r.seeds} |`,
+        `| ${r.privatizer} | ${budgetText(r)} | ${r.split} | ${r.attack} | ${pct(r.accuracy, r.accuracy_ci95)} | ${pct(r.token_recovery, r.token_recovery_ci95)} | ${pct(r.empirical_privacy)} | ${pct(r.f1)} | ${pct(r.exact_sentence)} | ${pct(r.canary_recovery)} | ${Number.isFinite(r.attack_success) ? `${pct(r.attack_success)} (${pct(r.attack_baseline)})` : "n/a"} | ${r.seeds} |`,
     ),
     "",
     "Intervals are 95% (Student t over seeds) where more than one seed ran. Every number comes from runs recorded in results.jsonl.",
@@ -143,11 +154,11 @@ export function reportMarkdown(rows: SweepSummaryRow[], settings: Record<string,
           "",
           "Empirical privacy is only as good as the strongest attack; relative gains are against no privacy at the same split.",
           "",
-          "| privatizer | η | k | accuracy | change (points) | strongest attack | token recovery | empirical privacy | relative privacy gain |",
+          "| privatizer | budget | k | accuracy | change (points) | strongest attack | token recovery | empirical privacy | relative privacy gain |",
           "|---|---|---|---|---|---|---|---|---|",
           ...worst.map(
             (w) =>
-              `| ${w.privatizer} | ${w.eta ?? "—"} | ${w.split} | ${pct(w.accuracy)} | ${signed(100 * w.accuracyChange, 2)} | ${w.attack} | ${pct(w.token_recovery)} | ${pct(w.empirical_privacy)} | ${signed(100 * w.relativePrivacyGain, 0, "%")} |`,
+              `| ${w.privatizer} | ${budgetText(w)} | ${w.split} | ${pct(w.accuracy)} | ${signed(100 * w.accuracyChange, 2)} | ${w.attack} | ${pct(w.token_recovery)} | ${pct(w.empirical_privacy)} | ${signed(100 * w.relativePrivacyGain, 0, "%")} |`,
           ),
           "",
         ]

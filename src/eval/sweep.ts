@@ -4,44 +4,38 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { AttackContext, InversionAttack } from "../attacks/attack.js";
-import { TransformerInversionAttack } from "../attacks/decoder.js";
-import { LearnedInversionAttack } from "../attacks/learned.js";
 import { addRecovery, emptyCounts, recoveryMetrics } from "../attacks/metrics.js";
-import { NearestNeighbourAttack } from "../attacks/nearest.js";
-import { OptimizationInversionAttack } from "../attacks/optimization.js";
 import { makeCanaries, piiMask } from "../attacks/canary.js";
-import { attributeInference } from "../attacks/attribute.js";
+import { attackEntry, checkAttackFits, checkAttackParams } from "../attacks/registry.js";
 import type { Dataset } from "../data/index.js";
+import { ParamError, budgetOf } from "../params/index.js";
 import { loadClassifier } from "../models/checkpoint.js";
 import { loadTokenizer } from "../models/tokenizers/index.js";
-import { noiseSource } from "../privacy/index.js";
-import { Customer, type WireBatch } from "../split/parties.js";
+import { checkMechanismParams, mechanismEntry, noiseSource } from "../privacy/index.js";
+import { Customer, buildPrivatizer, collate } from "../split/customer.js";
+import type { ProgressListener } from "../split/progress.js";
+import { TRAINING_DEFAULTS } from "../split/spec.js";
 import { tidy } from "../tensor/index.js";
-import { buildPrivatizer, collate, finetune, type MechanismSpec } from "../train/finetune.js";
-import type { ProgressListener } from "../train/progress.js";
+import { finetune } from "../train/finetune.js";
+import type { MechanismSpec, WireBatch } from "../wire/index.js";
 import { writeReport } from "./report.js";
 import { meanCI } from "./stats.js";
-
-export const ATTACKS: Record<string, () => InversionAttack> = {
-  "nn-l2": () => new NearestNeighbourAttack({ metric: "l2", candidates: "bottom" }),
-  "nn-cosine": () => new NearestNeighbourAttack({ metric: "cosine", candidates: "bottom" }),
-  "nn-vocab": () => new NearestNeighbourAttack({ metric: "l2", candidates: "vocab" }),
-  mlp: () => new LearnedInversionAttack(),
-  transformer: () => new TransformerInversionAttack(),
-  optim: () => new OptimizationInversionAttack(),
-};
-
-/** Attacks that are not token inversion: attribute inference of a meta field (IMDB rating). */
-export const ATTRIBUTE_ATTACKS = ["aia-rating"];
 
 export interface SweepOptions {
   modelDir: string;
   dataset: Dataset;
   split: number;
-  /** Mechanisms; those taking η are crossed with `etas`. */
+  /** Mechanisms by registry name; each one with a budget parameter is crossed with its budget values. */
   privatizers: string[];
-  etas: number[];
+  /** Budget values per mechanism (by name); a mechanism not listed sweeps its declared defaults. */
+  budgets?: Record<string, number[]>;
+  /** Values for every mechanism whose budget parameter is η (dchi, cti, projection): `--etas`. */
+  etas?: number[];
+  /** Fixed (non-budget) parameters per mechanism. */
+  mechanismParams?: Record<string, Record<string, unknown>>;
   attacks: string[];
+  /** Parameters per attack (by name). */
+  attackParams?: Record<string, Record<string, unknown>>;
   seeds: number;
   publicTexts: string[];
   peft: { name: string; params: Record<string, number | string> };
@@ -59,6 +53,9 @@ export interface SweepOptions {
 
 export interface SweepRow {
   privatizer: string;
+  /** The mechanism's budget parameter (eta, sigma, b...), null for none. */
+  budget?: string | null;
+  /** That parameter's value (the column is named eta for the results written before other budgets). */
   eta: number | null;
   split: number;
   attack: string;
@@ -97,6 +94,7 @@ function parseRow(line: string): SweepRow {
 
 export interface SweepSummaryRow {
   privatizer: string;
+  budget?: string | null;
   eta: number | null;
   split: number;
   attack: string;
@@ -113,13 +111,42 @@ export interface SweepSummaryRow {
   seeds: number;
 }
 
-function settings(opts: SweepOptions): Array<MechanismSpec & { eta: number | null }> {
-  const out: Array<MechanismSpec & { eta: number | null }> = [];
-  for (const p of opts.privatizers) {
-    if (p === "none") out.push({ name: "none", params: {}, eta: null });
-    else for (const eta of opts.etas) out.push({ name: p, params: { eta }, eta });
+type Setting = MechanismSpec & { budget: string | null; eta: number | null };
+
+/** Every (mechanism, budget value) cell, each with params checked against the registry. */
+export function sweepSettings(opts: Pick<SweepOptions, "privatizers" | "budgets" | "etas" | "mechanismParams">): Setting[] {
+  const out: Setting[] = [];
+  for (const name of opts.privatizers) {
+    const entry = mechanismEntry(name);
+    const fixed = opts.mechanismParams?.[name] ?? {};
+    const b = budgetOf(entry);
+    if (!b) {
+      out.push({ name, params: checkMechanismParams(name, fixed) as MechanismSpec["params"], budget: null, eta: null });
+      continue;
+    }
+    const values = opts.budgets?.[name] ?? (b.name === "eta" ? opts.etas : undefined) ?? b.sweep;
+    if (!values?.length)
+      throw new ParamError(`privatizer ${name}: give values for its budget ${b.name} (--budget ${name}=v1,v2,...)`);
+    for (const v of values)
+      out.push({
+        name,
+        params: checkMechanismParams(name, { ...fixed, [b.name]: v }) as MechanismSpec["params"],
+        budget: b.name,
+        eta: v,
+      });
   }
   return out;
+}
+
+/** Checks every attack and its params before any work starts. */
+export function checkSweepAttacks(opts: Pick<SweepOptions, "attacks" | "attackParams" | "dataset">): void {
+  if (!opts.attacks.length) throw new ParamError("give at least one attack");
+  for (const a of opts.attacks) {
+    checkAttackParams(a, opts.attackParams?.[a] ?? {});
+    checkAttackFits(a, opts.dataset);
+  }
+  for (const a of Object.keys(opts.attackParams ?? {}))
+    if (!opts.attacks.includes(a)) throw new ParamError(`parameters given for attack ${a}, which is not in the sweep`);
 }
 
 const key = (r: { privatizer: string; eta: number | null; seed: number }): string => `${r.privatizer}|${r.eta}|${r.seed}`;
@@ -210,13 +237,14 @@ function canaryRecovery(
 
 export async function runPrivacySweep(opts: SweepOptions): Promise<{ rows: SweepRow[]; summary: SweepSummaryRow[] }> {
   const emit = opts.onProgress ?? (() => {});
-  for (const a of opts.attacks)
-    if (!ATTACKS[a]) throw new Error(`unknown attack "${a}" (available: ${Object.keys(ATTACKS).join(", ")})`);
+  // Validate the whole grid before anything trains.
+  const grid = sweepSettings(opts);
+  checkSweepAttacks(opts);
   mkdirSync(opts.outDir, { recursive: true });
   const jsonl = join(opts.outDir, "results.jsonl");
   const rows: SweepRow[] = existsSync(jsonl) ? readFileSync(jsonl, "utf8").split("\n").filter(Boolean).map(parseRow) : [];
   const done = new Set(rows.map(key));
-  const cells = settings(opts).flatMap((s) => Array.from({ length: opts.seeds }, (_, seed) => ({ s, seed })));
+  const cells = grid.flatMap((s) => Array.from({ length: opts.seeds }, (_, seed) => ({ s, seed })));
   let finished = cells.filter(({ s, seed }) => done.has(key({ privatizer: s.name, eta: s.eta, seed }))).length;
   if (finished)
     emit({
@@ -228,7 +256,7 @@ export async function runPrivacySweep(opts: SweepOptions): Promise<{ rows: Sweep
     });
   for (const { s, seed } of cells) {
     if (done.has(key({ privatizer: s.name, eta: s.eta, seed }))) continue;
-    const label = s.eta === null ? s.name : `${s.name} η=${s.eta}`;
+    const label = s.budget === null ? s.name : `${s.name} ${s.budget}=${s.eta}`;
     emit({ task: "eval", done: finished, total: cells.length, unit: "runs", message: `${label}, seed ${seed}: fine-tuning` });
     let accuracy = Number.NaN;
     if (!opts.attackOnly) {
@@ -241,9 +269,9 @@ export async function runPrivacySweep(opts: SweepOptions): Promise<{ rows: Sweep
         epochs: opts.epochs,
         batchSize: opts.batchSize,
         lr: opts.lr,
-        warmupRatio: 0.06,
-        weightDecay: 0.01,
-        clip: 1,
+        warmupRatio: TRAINING_DEFAULTS.warmupRatio,
+        weightDecay: TRAINING_DEFAULTS.weightDecay,
+        clip: TRAINING_DEFAULTS.clip,
         maxSeqLen: opts.maxSeqLen,
         seed: 42 + seed,
         noiseSeed: 1000 + seed,
@@ -264,19 +292,11 @@ export async function runPrivacySweep(opts: SweepOptions): Promise<{ rows: Sweep
     const tok = ctx.tokenizer;
     const specials = new Set([tok.clsId, tok.sepId, tok.padId, tok.bosId, tok.eosId].filter((x): x is number => x !== undefined));
     for (const name of opts.attacks) {
-      const cell = { privatizer: s.name, eta: s.eta, split: opts.split, attack: name, seed, accuracy };
-      if (name === "aia-rating") {
-        // Public half of the dev texts (the attacker knows their ratings) vs the customer's half.
-        const half = Math.floor(opts.dataset.dev.length / 2);
-        const pub = opts.dataset.dev.slice(0, half);
-        const priv = opts.dataset.dev.slice(half);
-        const r = attributeInference(
-          ctx,
-          pub.map((e) => e.text),
-          pub.map((e) => Number(e.meta!.rating)),
-          priv.map((e) => e.text),
-          priv.map((e) => Number(e.meta!.rating)),
-        );
+      const cell = { privatizer: s.name, budget: s.budget, eta: s.eta, split: opts.split, attack: name, seed, accuracy };
+      const entry = attackEntry(name);
+      const params = checkAttackParams(name, opts.attackParams?.[name] ?? {});
+      if (entry.kind === "attribute") {
+        const r = entry.run(ctx, opts.dataset, params);
         const row: SweepRow = {
           ...cell,
           token_recovery: Number.NaN,
@@ -300,7 +320,7 @@ export async function runPrivacySweep(opts: SweepOptions): Promise<{ rows: Sweep
         });
         continue;
       }
-      const attack = ATTACKS[name]!();
+      const attack = entry.create(params);
       attack.prepare?.(ctx);
       const counts = emptyCounts();
       wires.forEach((w, i) =>
@@ -361,6 +381,7 @@ export function summarize(rows: SweepRow[]): SweepSummaryRow[] {
     const isAia = Number.isFinite(g[0]!.attack_success ?? Number.NaN);
     return {
       privatizer: g[0]!.privatizer,
+      budget: g[0]!.budget ?? (g[0]!.eta === null ? null : "eta"),
       eta: g[0]!.eta,
       split: g[0]!.split,
       attack: g[0]!.attack,

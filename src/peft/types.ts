@@ -1,6 +1,7 @@
 // What a parameter-efficient method gives the training loop: the parameters to train, hooks
 // into the top model's forward pass (soft prompts), and merge/unmerge where the method allows.
 import type { LayerContext, SplittableModel } from "../models/model.js";
+import type { Declared } from "../params/index.js";
 import type { Rng, Tensor } from "../tensor/index.js";
 
 export type PeftParams = Record<string, number | string | boolean | string[]>;
@@ -23,10 +24,7 @@ export interface PeftInstance {
   unmerge?(): void;
 }
 
-export interface PeftMethod {
-  readonly name: string;
-  readonly summary: string;
-  readonly defaults: PeftParams;
+export interface PeftMethod extends Declared {
   /** Adds the method's modules to layers split..L-1 of the model and returns the handle. */
   apply(model: SplittableModel, split: number, params: PeftParams, rng: Rng): PeftInstance;
 }

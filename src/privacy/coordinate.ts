@@ -1,7 +1,7 @@
 // Per-coordinate noise, for comparison with d_χ: Gaussian N(0, σ²) and Laplace(0, b) added to
 // each coordinate of each real token's vector. `none` releases the representation unchanged.
 import type { NoiseSource } from "./noise.js";
-import { positiveParam, registerPrivatizer, type PrivatizeInput, type Privatizer } from "./privatizer.js";
+import { registerPrivatizer, type PrivatizeInput, type Privatizer } from "./privatizer.js";
 
 function perCoordinate(input: PrivatizeInput, draw: () => number): Float32Array {
   const { hidden, batchSize: B, seqLen: T, dim: d, attentionMask } = input;
@@ -53,14 +53,44 @@ export class NoPrivatizer implements Privatizer {
   }
 }
 
-registerPrivatizer("none", "no noise (baseline)", () => new NoPrivatizer());
-registerPrivatizer(
-  "gaussian",
-  "Gaussian N(0, sigma^2) per coordinate; param sigma",
-  (p) => new GaussianPrivatizer(positiveParam(p, "sigma", "gaussian")),
-);
-registerPrivatizer(
-  "laplace",
-  "Laplace(0, b) per coordinate; param b",
-  (p) => new LaplacePrivatizer(positiveParam(p, "b", "laplace")),
-);
+registerPrivatizer({
+  name: "none",
+  summary: "no noise (the baseline: representations sent as computed)",
+  params: [],
+  create: () => new NoPrivatizer(),
+});
+registerPrivatizer({
+  name: "gaussian",
+  summary: "Gaussian N(0, σ²) per coordinate",
+  params: [
+    {
+      name: "sigma",
+      type: "number",
+      min: 0,
+      minExclusive: true,
+      required: true,
+      budget: true,
+      sweep: [0.25, 0.5, 1, 2],
+      help: "σ: noise standard deviation per coordinate (larger, more noise)",
+    },
+  ],
+  create: (p) => new GaussianPrivatizer(p.sigma as number),
+});
+registerPrivatizer({
+  name: "laplace",
+  summary: "Laplace(0, b) per coordinate",
+  params: [
+    {
+      name: "b",
+      type: "number",
+      min: 0,
+      minExclusive: true,
+      required: true,
+      budget: true,
+      flag: "laplace-b",
+      sweep: [0.25, 0.5, 1, 2],
+      help: "b: Laplace scale per coordinate (larger, more noise)",
+    },
+  ],
+  create: (p) => new LaplacePrivatizer(p.b as number),
+});

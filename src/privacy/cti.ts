@@ -9,7 +9,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { addTokenNoise } from "./dchi.js";
 import type { NoiseSource } from "./noise.js";
-import { positiveParam, registerPrivatizer, type PrivatizeInput, type Privatizer } from "./privatizer.js";
+import { registerPrivatizer, type PrivatizeInput, type Privatizer } from "./privatizer.js";
 
 export const CTI_FLOOR = 0.6;
 /** The floor as stored in the float32 table (0.6 is not exact in float32). */
@@ -154,15 +154,41 @@ export class CtiPrivatizer implements Privatizer {
   }
 }
 
-registerPrivatizer(
-  "cti",
-  "d_χ with contributing-token budgets from the training set; params eta (η₀), [clip], [table: path]",
-  (p, ctx) => {
-    const eta0 = positiveParam(p, "eta", "cti");
-    const clip = p.clip !== undefined ? positiveParam(p, "clip", "cti") : undefined;
+registerPrivatizer({
+  name: "cti",
+  summary: "d_χ with contributing-token budgets from the training set (η per token, η₀ at the floor)",
+  params: [
+    {
+      name: "eta",
+      type: "number",
+      min: 0,
+      minExclusive: true,
+      required: true,
+      budget: true,
+      sweep: [25, 50, 100, 200],
+      help: "η₀: the budget of the least contributing tokens",
+    },
+    {
+      name: "clip",
+      type: "number",
+      min: 0,
+      minExclusive: true,
+      flag: "noise-clip",
+      help: "clip each vector to this norm before the noise",
+    },
+    {
+      name: "table",
+      type: "string",
+      flag: "cti-table",
+      help: "a saved CTI table (JSON) instead of one built from the training set",
+    },
+  ],
+  create: (p, ctx) => {
+    const eta0 = p.eta as number;
+    const clip = p.clip as number | undefined;
     if (typeof p.table === "string") return new CtiPrivatizer(eta0, loadCtiTable(p.table), clip);
     const ts = ctx.trainingSet;
     if (!ts) throw new Error("privatizer cti needs the training set (token ids and labels) or a saved table (table=PATH)");
     return new CtiPrivatizer(eta0, buildCtiTable(ts.inputIds, ts.labels, ts.numLabels, ts.vocabSize), clip);
   },
-);
+});

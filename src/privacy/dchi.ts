@@ -10,7 +10,7 @@
 // - per-coordinate budgets (a Laplace/Gaussian ε per dimension) are not d_χ; use the laplace or
 //   gaussian mechanisms for those comparisons.
 import { sampleGamma, sampleUnitVector, type NoiseSource } from "./noise.js";
-import { positiveParam, registerPrivatizer, type PrivatizeInput, type Privatizer } from "./privatizer.js";
+import { registerPrivatizer, type PrivatizeInput, type Privatizer } from "./privatizer.js";
 
 /** η such that the expected noise norm is 1/epsRel of a representation norm `meanNorm`. */
 export function etaFromRelative(epsRel: number, dim: number, meanNorm: number): number {
@@ -78,7 +78,28 @@ export class DchiPrivatizer implements Privatizer {
   }
 }
 
-registerPrivatizer("dchi", "d_χ-privacy: z = r·u, u uniform on the sphere, r ~ Gamma(d, 1/eta); params eta, [clip]", (p) => {
-  const clip = p.clip !== undefined ? positiveParam(p, "clip", "dchi") : undefined;
-  return new DchiPrivatizer(positiveParam(p, "eta", "dchi"), clip);
+registerPrivatizer({
+  name: "dchi",
+  summary: "d_χ-privacy: z = r·u, u uniform on the sphere, r ~ Gamma(d, 1/η); E‖z‖ = d/η",
+  params: [
+    {
+      name: "eta",
+      type: "number",
+      min: 0,
+      minExclusive: true,
+      required: true,
+      budget: true,
+      sweep: [25, 50, 100, 200],
+      help: "η: the d_χ budget (larger, less noise)",
+    },
+    {
+      name: "clip",
+      type: "number",
+      min: 0,
+      minExclusive: true,
+      flag: "noise-clip",
+      help: "clip each vector to this norm before the noise (bounds the sensitivity)",
+    },
+  ],
+  create: (p) => new DchiPrivatizer(p.eta as number, p.clip as number | undefined),
 });

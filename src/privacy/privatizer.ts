@@ -1,6 +1,7 @@
 // The interface every mechanism implements, and the registry that builds one by name.
 // A privatizer maps the bottom model's output [B, T, d] to what leaves the customer's machine;
 // padding positions are never touched (they carry no token).
+import { ParamError, parseParams, shortJson, type Declared, type ParamRecord } from "../params/index.js";
 import type { NoiseSource } from "./noise.js";
 
 export interface PrivatizeInput {
@@ -32,8 +33,6 @@ export interface Privatizer {
   describe(): string;
 }
 
-export type PrivatizerFactory = (params: Record<string, string | number | boolean>, ctx: PrivatizerContext) => Privatizer;
-
 export interface PrivatizerContext {
   /** Vocabulary embedding matrix [V, d], for mechanisms that project back to tokens. */
   vocabEmbeddings?: { data: Float32Array; rows: number; dim: number };
@@ -43,36 +42,35 @@ export interface PrivatizerContext {
   trainingSet?: { inputIds: Int32Array[]; labels: number[]; numLabels: number; vocabSize: number };
 }
 
-const registry = new Map<string, { factory: PrivatizerFactory; doc: string }>();
-
-export function registerPrivatizer(name: string, doc: string, factory: PrivatizerFactory): void {
-  registry.set(name, { factory, doc });
+/** A mechanism as registered: its declared parameters (one of them the budget) and its constructor. */
+export interface MechanismEntry extends Declared {
+  /** `params` are already checked against the declarations, defaults filled in. */
+  create(params: ParamRecord, ctx: PrivatizerContext): Privatizer;
 }
 
-export function createPrivatizer(
-  name: string,
-  params: Record<string, string | number | boolean>,
-  ctx: PrivatizerContext = {},
-): Privatizer {
+const registry = new Map<string, MechanismEntry>();
+
+export function registerPrivatizer(entry: MechanismEntry): void {
+  const budgets = entry.params.filter((p) => p.budget);
+  if (budgets.length > 1) throw new Error(`privatizer ${entry.name} declares ${budgets.length} budget parameters; one at most`);
+  registry.set(entry.name, entry);
+}
+
+export function mechanismEntry(name: string): MechanismEntry {
   const e = registry.get(name);
-  if (!e) throw new Error(`unknown privatizer "${name}" (available: ${[...registry.keys()].join(", ")})`);
-  return e.factory(params, ctx);
+  if (!e) throw new ParamError(`unknown privatizer ${shortJson(name)} (available: ${[...registry.keys()].join(", ")})`);
+  return e;
 }
 
-export function listPrivatizers(): Array<{ name: string; doc: string }> {
-  return [...registry].map(([name, e]) => ({ name, doc: e.doc }));
+/** Checks params against the mechanism's declarations (unknown, mistyped or out-of-range ones refused). */
+export function checkMechanismParams(name: string, params: Record<string, unknown>): ParamRecord {
+  return parseParams(`privatizer ${name}`, mechanismEntry(name).params, params);
 }
 
-/** Reads a required positive numeric parameter with a clear error. */
-export function positiveParam(
-  params: Record<string, string | number | boolean>,
-  key: string,
-  mech: string,
-  fallback?: number,
-): number {
-  const v = params[key] ?? fallback;
-  const n = typeof v === "number" ? v : Number(v);
-  if (v === undefined || !Number.isFinite(n) || n <= 0)
-    throw new Error(`privatizer ${mech}: parameter ${key} must be a positive number, got ${String(v)}`);
-  return n;
+export function createPrivatizer(name: string, params: Record<string, unknown>, ctx: PrivatizerContext = {}): Privatizer {
+  return mechanismEntry(name).create(checkMechanismParams(name, params), ctx);
+}
+
+export function listPrivatizers(): MechanismEntry[] {
+  return [...registry.values()];
 }

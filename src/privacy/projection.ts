@@ -4,7 +4,7 @@
 import { native } from "../tensor/native.js";
 import { sampleDchi } from "./dchi.js";
 import type { NoiseSource } from "./noise.js";
-import { positiveParam, registerPrivatizer, type PrivatizeInput, type Privatizer } from "./privatizer.js";
+import { registerPrivatizer, type PrivatizeInput, type Privatizer } from "./privatizer.js";
 
 export interface VocabEmbeddings {
   data: Float32Array;
@@ -91,11 +91,23 @@ export class ProjectionPrivatizer implements Privatizer {
   }
 }
 
-registerPrivatizer(
-  "projection",
-  "d_χ noise on word embeddings, then the nearest vocabulary token (text-to-text; use at k = 0); param eta",
-  (p, ctx) => {
+registerPrivatizer({
+  name: "projection",
+  summary: "text-to-text: d_χ noise on word embeddings, then the nearest vocabulary token (use at k = 0)",
+  params: [
+    {
+      name: "eta",
+      type: "number",
+      min: 0,
+      minExclusive: true,
+      required: true,
+      budget: true,
+      sweep: [5, 10, 25, 50],
+      help: "η: the d_χ budget on word embeddings",
+    },
+  ],
+  create: (p, ctx) => {
     if (!ctx.vocabEmbeddings) throw new Error("privatizer projection needs the vocabulary embedding matrix of the model");
-    return new ProjectionPrivatizer(positiveParam(p, "eta", "projection"), ctx.vocabEmbeddings, ctx.specialTokenIds);
+    return new ProjectionPrivatizer(p.eta as number, ctx.vocabEmbeddings, ctx.specialTokenIds);
   },
-);
+});

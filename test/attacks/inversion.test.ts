@@ -19,9 +19,9 @@ import { worstCase } from "../../src/eval/report.js";
 import { loadClassifier } from "../../src/models/checkpoint.js";
 import { loadTokenizer } from "../../src/models/tokenizers/index.js";
 import { SeededNoise, createPrivatizer } from "../../src/privacy/index.js";
-import { Customer } from "../../src/split/parties.js";
+import { Customer } from "../../src/split/customer.js";
 import { tidy } from "../../src/tensor/index.js";
-import { collate } from "../../src/train/finetune.js";
+import { collate } from "../../src/split/customer.js";
 import { dataPath, fixture } from "../paths.js";
 
 const dirs: string[] = [];
@@ -214,7 +214,10 @@ describe("privacy sweep", () => {
     assert.ok(none.canary_recovery > 0.9, `canary PII recovered without privacy: ${none.canary_recovery}`);
     assert.ok(strong.canary_recovery < 0.3, `canary PII recovered under strong noise: ${strong.canary_recovery}`);
     assert.ok(readFileSync(join(out, "plot.svg"), "utf8").includes("<circle"));
-    assert.match(readFileSync(join(out, "report.md"), "utf8"), /## Worst case over the attacks run[\s\S]*\| dchi \| 1 \| 0 \|/);
+    assert.match(
+      readFileSync(join(out, "report.md"), "utf8"),
+      /## Worst case over the attacks run[\s\S]*\| dchi \| η = 1 \| 0 \|/,
+    );
     assert.equal(readFileSync(join(out, "report.html"), "utf8").match(/<table>/g)?.length, 2);
     // A second call finds every cell done and only rewrites the outputs.
     const lines = readFileSync(join(out, "results.jsonl"), "utf8").trim().split("\n").length;

@@ -167,7 +167,7 @@ describe("per-coordinate mechanisms", () => {
   });
 
   it("bad parameters are named", () => {
-    assert.throws(() => createPrivatizer("dchi", { eta: -1 }), /dchi: parameter eta must be a positive number/);
+    assert.throws(() => createPrivatizer("dchi", { eta: -1 }), /privatizer dchi: eta must be a number > 0, got -1/);
     assert.throws(() => createPrivatizer("nope", {}), /unknown privatizer "nope" \(available: .*dchi/);
   });
 });

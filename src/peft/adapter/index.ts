@@ -23,7 +23,14 @@ export class BottleneckAdapter extends Module implements LinearAdapter {
 export const adapter: PeftMethod = {
   name: "adapter",
   summary: "bottleneck adapters after attention and FFN outputs (bottleneck size)",
-  defaults: { bottleneck: 64 },
+  params: [
+    { name: "bottleneck", type: "int", default: 64, min: 1, max: 4096, help: "bottleneck width of each adapter" },
+    {
+      name: "targets",
+      type: "list",
+      help: "Linear layers followed by an adapter, by name suffix (default: attention and FFN outputs)",
+    },
+  ],
   apply(model, split, params, rng): PeftInstance {
     const size = numParam(params, "bottleneck", 64, (n) => Number.isInteger(n) && n >= 1, "a positive integer");
     const targets = listParam(params.targets, ADAPTER_TARGETS[model.config.modelType]!);

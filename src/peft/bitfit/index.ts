@@ -6,7 +6,7 @@ import type { PeftInstance, PeftMethod } from "../types.js";
 export const bitfit: PeftMethod = {
   name: "bitfit",
   summary: "only the biases of the top layers (and the head) train",
-  defaults: {},
+  params: [],
   apply(model, split): PeftInstance {
     return {
       method: "bitfit",

@@ -6,7 +6,7 @@ import type { PeftInstance, PeftMethod } from "../types.js";
 export const full: PeftMethod = {
   name: "full",
   summary: "every top parameter trains (baseline)",
-  defaults: {},
+  params: [],
   apply(model, split): PeftInstance {
     return { method: "full", params: {}, trainable: () => topParams(model, split), hooks: {} };
   },

@@ -9,7 +9,25 @@ export { LoraAdapter, type LoraParams } from "./layer.js";
 export const lora: PeftMethod = {
   name: "lora",
   summary: "low-rank updates B·A on chosen Linear layers (rank, alpha, dropout, targets)",
-  defaults: { rank: 8, alpha: 16, dropout: 0.1 },
+  params: [
+    { name: "rank", type: "int", default: 8, min: 1, max: 1024, help: "rank r of the update B·A" },
+    { name: "alpha", type: "number", default: 16, min: 0, minExclusive: true, help: "scaling α (the update is scaled by α/r)" },
+    {
+      name: "dropout",
+      type: "number",
+      default: 0.1,
+      min: 0,
+      max: 1,
+      maxExclusive: true,
+      flag: "lora-dropout",
+      help: "dropout on the LoRA input",
+    },
+    {
+      name: "targets",
+      type: "list",
+      help: "Linear layers to adapt, by name suffix (default: the architecture's query and value)",
+    },
+  ],
   apply(model, split, params, rng): PeftInstance {
     const rank = numParam(params, "rank", 8, (n) => Number.isInteger(n) && n >= 1, "a positive integer");
     const alpha = numParam(params, "alpha", 16, (n) => n > 0, "positive");

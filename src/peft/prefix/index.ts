@@ -12,7 +12,9 @@ import type { LayerContext } from "../../models/model.js";
 export const prefix: PeftMethod = {
   name: "prefix",
   summary: "trainable per-layer prefix vectors in every top layer (tokens)",
-  defaults: { tokens: 10 },
+  params: [
+    { name: "tokens", type: "int", default: 10, min: 1, max: 512, flag: "prompt-tokens", help: "prefix vectors per top layer" },
+  ],
   apply(model, split, params, rng): PeftInstance {
     const n = numParam(params, "tokens", 10, (x) => Number.isInteger(x) && x >= 1, "a positive integer");
     const list = model.addModule("peft_prefix", new ModuleList<SoftTokens>());

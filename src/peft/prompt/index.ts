@@ -18,7 +18,17 @@ export class SoftTokens extends Module {
 export const prompt: PeftMethod = {
   name: "prompt",
   summary: "trainable soft-prompt vectors at the top's input (tokens)",
-  defaults: { tokens: 10 },
+  params: [
+    {
+      name: "tokens",
+      type: "int",
+      default: 10,
+      min: 1,
+      max: 512,
+      flag: "prompt-tokens",
+      help: "soft-prompt vectors at the top's input",
+    },
+  ],
   apply(model, _split, params, rng): PeftInstance {
     const n = numParam(params, "tokens", 10, (x) => Number.isInteger(x) && x >= 1, "a positive integer");
     const p = model.addModule("peft_prompt", new SoftTokens(init.normal([n, model.config.hiddenSize], 0.02, rng))).weight;

@@ -1,0 +1,145 @@
+// Attacks by name, each with its parameters declared: token inversion (what the vendor recovers of
+// the text from what it received) and attribute inference (a private field of the example the
+// task does not need). `sap eval privacy`, its help and its validation read this registry.
+import type { Dataset } from "../data/index.js";
+import { ParamError, parseParams, shortJson, type Declared, type ParamRecord } from "../params/index.js";
+import type { AttackContext, InversionAttack } from "./attack.js";
+import { attributeInference, type AttributeResult } from "./attribute.js";
+import { DEFAULT_DECODER_OPTIONS, TransformerInversionAttack } from "./decoder.js";
+import { LearnedInversionAttack } from "./learned.js";
+import { NearestNeighbourAttack } from "./nearest.js";
+import { OptimizationInversionAttack } from "./optimization.js";
+
+interface AttackBase extends Declared {
+  /** The dataset must carry these meta fields on its dev examples (checked before any work). */
+  readonly needsMeta?: readonly string[];
+}
+
+export interface InversionEntry extends AttackBase {
+  readonly kind: "inversion";
+  create(params: ParamRecord): InversionAttack;
+}
+
+export interface AttributeEntry extends AttackBase {
+  readonly kind: "attribute";
+  /** Runs on the dataset's dev split: the attacker knows the attribute on a public half. */
+  run(ctx: AttackContext, dataset: Dataset, params: ParamRecord): AttributeResult;
+}
+
+export type AttackEntry = InversionEntry | AttributeEntry;
+
+const attacks = new Map<string, AttackEntry>();
+
+export function registerAttack(entry: AttackEntry): void {
+  attacks.set(entry.name, entry);
+}
+
+export function attackEntry(name: string): AttackEntry {
+  const e = attacks.get(name);
+  if (!e) throw new ParamError(`unknown attack ${shortJson(name)} (available: ${[...attacks.keys()].join(", ")})`);
+  return e;
+}
+
+export function listAttacks(): AttackEntry[] {
+  return [...attacks.values()];
+}
+
+export function checkAttackParams(name: string, params: Record<string, unknown>): ParamRecord {
+  return parseParams(`attack ${name}`, attackEntry(name).params, params);
+}
+
+/** Refuses, before any work, an attack the dataset cannot feed. */
+export function checkAttackFits(name: string, dataset: Dataset): void {
+  const e = attackEntry(name);
+  for (const field of e.needsMeta ?? [])
+    if (!dataset.dev.length || dataset.dev.some((x) => x.meta?.[field] === undefined))
+      throw new ParamError(
+        `attack ${name} needs the "${field}" field on every dev example; dataset ${dataset.name} lacks it (use --task imdb)`,
+      );
+}
+
+const nearest = (name: string, metric: "l2" | "cosine", candidates: "bottom" | "vocab", summary: string): InversionEntry => ({
+  name,
+  kind: "inversion",
+  summary,
+  params: [],
+  create: () => new NearestNeighbourAttack({ metric, candidates }),
+});
+
+registerAttack(
+  nearest("nn-l2", "l2", "bottom", "nearest vocabulary token by L2 distance, candidates run through the public bottom"),
+);
+registerAttack(nearest("nn-cosine", "cosine", "bottom", "nearest vocabulary token by cosine similarity, through the bottom"));
+registerAttack(nearest("nn-vocab", "l2", "vocab", "nearest raw word embedding by L2 distance (meaningful at k = 0)"));
+
+registerAttack({
+  name: "mlp",
+  kind: "inversion",
+  summary: "a per-token MLP trained on public text through the public bottom and the same mechanism",
+  params: [
+    { name: "epochs", type: "int", default: 3, min: 1, max: 100, help: "training epochs on the public text" },
+    { name: "hidden", type: "int", default: 512, min: 8, max: 8192, help: "hidden width" },
+    { name: "lr", type: "number", default: 2e-3, min: 0, minExclusive: true, max: 1, help: "learning rate" },
+  ],
+  create: (p) =>
+    new LearnedInversionAttack({
+      hidden: p.hidden as number,
+      epochs: p.epochs as number,
+      maxClasses: 5000,
+      lr: p.lr as number,
+      batchTokens: 256,
+      maxTexts: 4000,
+    }),
+});
+
+registerAttack({
+  name: "transformer",
+  kind: "inversion",
+  summary: "a bidirectional transformer decoder over the whole privatized sequence, trained on public text",
+  params: [
+    { name: "epochs", type: "int", default: DEFAULT_DECODER_OPTIONS.epochs, min: 1, max: 100, help: "training epochs" },
+    {
+      name: "lr",
+      type: "number",
+      default: DEFAULT_DECODER_OPTIONS.lr,
+      min: 0,
+      minExclusive: true,
+      max: 1,
+      help: "learning rate",
+    },
+  ],
+  create: (p) => new TransformerInversionAttack({ ...DEFAULT_DECODER_OPTIONS, epochs: p.epochs as number, lr: p.lr as number }),
+});
+
+registerAttack({
+  name: "optim",
+  kind: "inversion",
+  summary: "optimisation: fit input vectors whose bottom output matches what was received, then nearest tokens",
+  params: [
+    { name: "steps", type: "int", default: 150, min: 1, max: 10_000, help: "optimisation steps per batch" },
+    { name: "lr", type: "number", default: 0.05, min: 0, minExclusive: true, max: 10, help: "learning rate" },
+  ],
+  create: (p) => new OptimizationInversionAttack({ steps: p.steps as number, lr: p.lr as number }),
+});
+
+registerAttack({
+  name: "aia-rating",
+  kind: "attribute",
+  summary: "attribute inference of the IMDB star rating from pooled privatized vectors (needs --task imdb)",
+  needsMeta: ["rating"],
+  params: [{ name: "epochs", type: "int", default: 30, min: 1, max: 1000, help: "training epochs of the attribute MLP" }],
+  run: (ctx, dataset, p) => {
+    // Public half of the dev texts (the attacker knows their ratings) vs the customer's half.
+    const half = Math.floor(dataset.dev.length / 2);
+    const pub = dataset.dev.slice(0, half);
+    const priv = dataset.dev.slice(half);
+    return attributeInference(
+      ctx,
+      pub.map((e) => e.text),
+      pub.map((e) => Number(e.meta!.rating)),
+      priv.map((e) => e.text),
+      priv.map((e) => Number(e.meta!.rating)),
+      p.epochs as number,
+    );
+  },
+});
