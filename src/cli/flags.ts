@@ -2,12 +2,12 @@
 // method flags are generated from the privacy and PEFT registries: a newly registered mechanism
 // gets its flags and its help here without an edit.
 import { loadTask, loadUserDataset, taskNames, type Dataset } from "../data/index.js";
-import { ParamError, flagOf, type Declared, type ParamDecl, type ParamRecord } from "../params/index.js";
+import { flagOf, type Declared, type ParamDecl, type ParamRecord } from "../params/index.js";
 import { checkPeftParams, getPeft, listPeft } from "../peft/index.js";
 import { checkMechanismParams, listPrivatizers, mechanismEntry } from "../privacy/index.js";
 import { TRAINING_DEFAULTS, type TrainingSpec } from "../split/spec.js";
 import type { MechanismSpec } from "../wire/index.js";
-import { UsageError, type OptionDecl, type ParsedArgs } from "./options.js";
+import { UsageError, asUsage, type OptionDecl, type ParsedArgs } from "./options.js";
 
 export const DATA_OPTIONS: OptionDecl[] = [
   { name: "task", type: "string", placeholder: "NAME", help: `a built-in task (${taskNames.join(", ")})`, group: "Data" },
@@ -134,17 +134,12 @@ function paramsFromFlags(
       }
       raw[d.name] = args.values[f];
     }
-  try {
-    return check(entry.name, raw);
-  } catch (e) {
-    if (e instanceof ParamError) throw new UsageError(e.message);
-    throw e;
-  }
+  return asUsage(() => check(entry.name, raw));
 }
 
 export function mechanismFrom(args: ParsedArgs): MechanismSpec {
   const name = args.values.privatizer as string;
-  const entry = usage(() => mechanismEntry(name));
+  const entry = asUsage(() => mechanismEntry(name));
   return {
     name,
     params: paramsFromFlags(args, entry, listPrivatizers(), "privatizer", checkMechanismParams) as MechanismSpec["params"],
@@ -153,17 +148,8 @@ export function mechanismFrom(args: ParsedArgs): MechanismSpec {
 
 export function peftFrom(args: ParsedArgs): TrainingSpec["peft"] {
   const name = args.values.peft as string;
-  const entry = usage(() => getPeft(name));
+  const entry = asUsage(() => getPeft(name));
   return { name, params: paramsFromFlags(args, entry, listPeft(), "peft", checkPeftParams) };
-}
-
-function usage<T>(f: () => T): T {
-  try {
-    return f();
-  } catch (e) {
-    if (e instanceof ParamError) throw new UsageError(e.message);
-    throw e;
-  }
 }
 
 export function trainingOptions(): OptionDecl[] {

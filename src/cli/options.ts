@@ -52,14 +52,14 @@ export function parseCommandArgs(command: string, decls: OptionDecl[], argv: str
     }
     if (!a.startsWith("--") || a === "--") {
       if (a.startsWith("-") && a.length > 1 && !/^-\d/.test(a))
-        throw new UsageError(`unknown option ${a} for sap ${command} (options start with --; see sap ${command} --help)`);
+        throw new UsageError(`unknown option ${a} for sap ${command} (options start with --)`);
       positionals.push(a);
       continue;
     }
     const eq = a.indexOf("=");
     const name = a.slice(2, eq < 0 ? undefined : eq);
     const d = byName.get(name);
-    if (!d) throw new UsageError(`unknown option --${name} for sap ${command} (see sap ${command} --help)`);
+    if (!d) throw new UsageError(`unknown option --${name} for sap ${command}`);
     let value: string;
     if (eq >= 0) value = a.slice(eq + 1);
     else if (d.type === "boolean") value = "true";
@@ -126,4 +126,14 @@ export function required<T extends OptionValue>(args: ParsedArgs, name: string, 
   const v = args.values[name];
   if (v === undefined || v === "") throw new UsageError(`--${name} ${what} is required`);
   return v as T;
+}
+
+/** Runs f, turning a registry's ParamError (bad input from the command line) into a UsageError. */
+export function asUsage<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof ParamError) throw new UsageError(e.message);
+    throw e;
+  }
 }

@@ -14,14 +14,13 @@ import { OptimizationInversionAttack } from "../../src/attacks/optimization.js";
 import { makeCanaries, piiMask } from "../../src/attacks/canary.js";
 import { attributeInference } from "../../src/attacks/attribute.js";
 import { loadTask } from "../../src/data/index.js";
-import { runPrivacySweep, type SweepOptions, type SweepSummaryRow } from "../../src/eval/sweep.js";
+import { runPrivacySweep, sweepSettings, type SweepOptions, type SweepSummaryRow } from "../../src/eval/sweep.js";
 import { worstCase } from "../../src/eval/report.js";
 import { loadClassifier } from "../../src/models/checkpoint.js";
 import { loadTokenizer } from "../../src/models/tokenizers/index.js";
-import { SeededNoise, createPrivatizer } from "../../src/privacy/index.js";
-import { Customer } from "../../src/split/customer.js";
+import { SeededNoise, createPrivatizer, registerPrivatizer } from "../../src/privacy/index.js";
+import { Customer, collate } from "../../src/split/customer.js";
 import { tidy } from "../../src/tensor/index.js";
-import { collate } from "../../src/split/customer.js";
 import { dataPath, fixture } from "../paths.js";
 
 const dirs: string[] = [];
@@ -186,7 +185,6 @@ function tinySweep(outDir: string, over: Partial<SweepOptions>): SweepOptions {
     dataset: loadTask("sst2", { dataDir, maxTrain: 128, maxEval: 32, seed: 3 }),
     split: 0,
     privatizers: ["none"],
-    etas: [],
     attacks: ["nn-l2"],
     seeds: 1,
     publicTexts: [],
@@ -270,5 +268,75 @@ describe("privacy sweep", () => {
     assert.ok(Math.abs(d.empirical_privacy - 0.5) < 1e-12);
     assert.ok(Math.abs(d.accuracy - 0.78) < 1e-12 && Math.abs(d.accuracyChange + 0.02) < 1e-12);
     assert.ok(Math.abs(d.relativePrivacyGain - 1) < 1e-12, `${d.relativePrivacyGain}`); // 0.25 -> 0.5
+  });
+});
+
+describe("registries drive the sweep", () => {
+  it("a mechanism registered at run time is swept over its own declared budget, with no other edit", async () => {
+    registerPrivatizer({
+      name: "test-scaled",
+      summary: "test only: multiplies representations by a factor",
+      params: [{ name: "factor", type: "number", min: 0, minExclusive: true, budget: true, sweep: [0.5, 2], help: "the factor" }],
+      create: (p) => ({
+        name: "test-scaled",
+        params: p as Record<string, number>,
+        privatize: (input) => input.hidden.map((x) => x * (p.factor as number)),
+        describe: () => `scaled by ${String(p.factor)}`,
+      }),
+    });
+    assert.deepEqual(
+      sweepSettings({ privatizers: ["test-scaled"] }).map((s) => [s.budget, s.eta]),
+      [
+        ["factor", 0.5],
+        ["factor", 2],
+      ],
+    );
+    assert.throws(
+      () => sweepSettings({ privatizers: ["test-scaled"], budgets: { "test-scaled": [-1] } }),
+      /factor must be a number > 0/,
+    );
+    const out = sweepDir();
+    const { summary } = await runPrivacySweep(tinySweep(out, { privatizers: ["test-scaled"], attackOnly: true }));
+    assert.deepEqual(summary.map((r) => `${r.privatizer}|${r.budget}|${r.eta}`).sort(), [
+      "test-scaled|factor|0.5",
+      "test-scaled|factor|2",
+    ]);
+    assert.ok(
+      summary.every((r) => Number.isFinite(r.token_recovery)),
+      "the attack ran on both cells",
+    );
+  });
+
+  it("gaussian and laplace sweep their own budgets (sigma, b)", async () => {
+    const out = sweepDir();
+    const { summary } = await runPrivacySweep(
+      tinySweep(out, {
+        privatizers: ["gaussian", "laplace"],
+        budgets: { gaussian: [0.01, 5], laplace: [0.01] },
+        attackOnly: true,
+      }),
+    );
+    const g = summary.filter((r) => r.privatizer === "gaussian");
+    assert.deepEqual(
+      g.map((r) => r.budget),
+      ["sigma", "sigma"],
+    );
+    assert.ok(
+      g.find((r) => r.eta === 0.01)!.token_recovery > g.find((r) => r.eta === 5)!.token_recovery,
+      "more noise, less recovery",
+    );
+    assert.equal(summary.find((r) => r.privatizer === "laplace")!.budget, "b");
+    assert.match(readFileSync(join(out, "report.md"), "utf8"), /\| gaussian \| σ = 5 \|/);
+  });
+
+  it("bad grids are refused before any work: unknown attack, attack params, a dataset the attack cannot use", async () => {
+    const out = sweepDir();
+    await assert.rejects(runPrivacySweep(tinySweep(out, { attacks: ["nope"] })), /unknown attack "nope"/);
+    await assert.rejects(
+      runPrivacySweep(tinySweep(out, { attackParams: { "nn-l2": { k: 1 } } })),
+      /attack nn-l2: unknown parameter "k"/,
+    );
+    await assert.rejects(runPrivacySweep(tinySweep(out, { attacks: ["aia-rating"] })), /needs the "rating" field/);
+    assert.ok(!existsSync(join(out, "results.jsonl")), "nothing ran");
   });
 });

@@ -1,12 +1,14 @@
-// `npm run demo`: Split-and-Privatize on SST-2 with the shipped small BERT, in a few minutes:
-// fine-tune the top with LoRA once without privacy and once with d_χ + CTI noise on what the
-// customer sends, then print both accuracies side by side.
+// `sap demo` (`npm run demo`): Split-and-Privatize on SST-2 with the shipped small BERT, in a few
+// minutes: fine-tune the top with LoRA once without privacy and once with d_χ + CTI noise on what
+// the customer sends, then print both accuracies side by side.
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { loadTask } from "../data/index.js";
-import { readConfig } from "../models/checkpoint.js";
-import { finetune, type FinetuneResult } from "../train/finetune.js";
-import { terminalProgress } from "./render.js";
+import { loadTask } from "../../data/index.js";
+import { readConfig } from "../../models/checkpoint.js";
+import { TRAINING_DEFAULTS } from "../../split/spec.js";
+import { finetune, type FinetuneResult } from "../../train/finetune.js";
+import type { Command } from "../options.js";
+import { terminalProgress } from "../render.js";
 
 export interface DemoOptions {
   modelDir?: string;
@@ -44,11 +46,11 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
       epochs: opts.epochs,
       batchSize: 32,
       lr: 1e-3,
-      warmupRatio: 0.06,
-      weightDecay: 0.01,
-      clip: 1,
-      maxSeqLen: 64,
-      seed: 42,
+      warmupRatio: TRAINING_DEFAULTS.warmupRatio,
+      weightDecay: TRAINING_DEFAULTS.weightDecay,
+      clip: TRAINING_DEFAULTS.clip,
+      maxSeqLen: TRAINING_DEFAULTS.maxSeqLen,
+      seed: TRAINING_DEFAULTS.seed,
       outDir: join(opts.outDir, privatizer.name),
       resume: false,
       checkpointEvery: 1_000_000,
@@ -64,3 +66,32 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     );
   process.stdout.write(`\nAdapters, metrics.json and report.md under ${opts.outDir}/\n`);
 }
+
+export const command: Command = {
+  name: "demo",
+  summary: "SAP on SST-2 with the shipped small BERT: accuracy without privacy vs with d_χ + CTI, a few minutes",
+  usage: ["sap demo [--model DIR] [--max-train N] [--epochs N] [--eta X] [--out DIR]"],
+  options: () => [
+    {
+      name: "model",
+      type: "string",
+      placeholder: "DIR",
+      help: "model directory (default: models/sap-bert-mini, else sap-bert-tiny)",
+    },
+    { name: "data-dir", type: "string", placeholder: "DIR", help: "the shared data folder (default ../shared/data)" },
+    { name: "max-train", type: "int", min: 1, default: 6000, help: "training sentences" },
+    { name: "epochs", type: "int", min: 1, default: 2, help: "epochs per run" },
+    { name: "eta", type: "number", min: 0, minExclusive: true, default: 100, help: "η₀ of the CTI run" },
+    { name: "out", type: "string", placeholder: "DIR", default: "runs/demo", help: "where both runs are written" },
+  ],
+  examples: ["npm run demo", "sap demo --max-train 2000 --epochs 1"],
+  run: (args) =>
+    runDemo({
+      modelDir: args.values.model as string | undefined,
+      dataDir: args.values["data-dir"] as string | undefined,
+      maxTrain: args.values["max-train"] as number,
+      epochs: args.values.epochs as number,
+      eta: args.values.eta as number,
+      outDir: args.values.out as string,
+    }),
+};
