@@ -1,18 +1,9 @@
 // Hugging Face config.json -> our typed configs. Each architecture names its fields its own way
 // (BERT: hidden_size, DistilBERT: dim, GPT-2: n_embd); the rest of the code sees one shape.
-import type { BertConfig } from "./bert.js";
+import type { Activation, EncoderConfig, ModelType } from "./types.js";
 
-export type ModelType = "bert" | "roberta" | "distilbert" | "gpt2";
+export type { EncoderConfig, ModelType } from "./types.js";
 export const SUPPORTED_MODEL_TYPES: readonly ModelType[] = ["bert", "roberta", "distilbert", "gpt2"];
-
-export interface EncoderConfig extends BertConfig {
-  modelType: ModelType;
-  /** DistilBERT's classifier dropout; BERT/RoBERTa use classifier_dropout or hidden dropout. */
-  classifierDropout: number;
-  labels: string[];
-  /** The raw config.json, written back unchanged (with our edits) on save. */
-  raw: Record<string, unknown>;
-}
 
 export class ConfigError extends Error {
   constructor(msg: string) {
@@ -40,7 +31,7 @@ function labelsOf(raw: Record<string, unknown>): string[] {
   return Array.from({ length: n }, (_, i) => `LABEL_${i}`);
 }
 
-function act(raw: Record<string, unknown>, keys: string[], fallback: string): EncoderConfig["hiddenAct"] {
+function act(raw: Record<string, unknown>, keys: string[], fallback: string): Activation {
   let v = fallback;
   for (const k of keys) if (typeof raw[k] === "string") v = raw[k] as string;
   if (v === "gelu" || v === "gelu_new" || v === "relu") return v;

@@ -1,10 +1,11 @@
 // GPT-2 as Hugging Face defines it: Conv1D weights stored [in, out], pre-LayerNorm blocks,
 // gelu_new, causal attention, lm_head tied to wte. For classification, a bias-free `score`
 // layer reads the last real token (GPT2ForSequenceClassification).
-import { Dropout, Embedding, LayerNorm, Linear, Module, ModuleList, Rng, Tensor, init, noGrad, ops } from "../tensor/index.js";
-import { activation, type EncoderBatch } from "./bert.js";
-import type { EncoderConfig } from "./config.js";
-import { lastTokenRows, layerContext, type LayerContext, type SplittableModel } from "./model.js";
+import { Dropout, Embedding, LayerNorm, Linear, Module, ModuleList, Rng, Tensor, init, ops } from "../tensor/index.js";
+import { activation } from "./bert.js";
+import { lastTokenRows, layerContext, runLayers } from "./model.js";
+import { SplitAdapter, type EmbeddingParts } from "./split-adapter.js";
+import type { EncoderBatch, EncoderConfig } from "./types.js";
 
 /** Hugging Face's Conv1D: y = x W + b with W [in, out] — a Linear with the other layout. */
 export class Conv1D extends Linear {
@@ -93,44 +94,23 @@ export class GPT2Model extends Module {
     for (let i = 0; i < cfg.numLayers; i++) this.h.push(new GPT2Block(cfg, rng));
     this.ln_f = this.child("ln_f", new LayerNorm(cfg.hiddenSize, cfg.layerNormEps));
   }
-  embed(batch: EncoderBatch): Tensor {
-    return this.fromWordVectors(this.wte.forward(batch.inputIds, [batch.batchSize, batch.seqLen]), batch);
-  }
-  fromWordVectors(words: Tensor, batch: EncoderBatch): Tensor {
-    const { batchSize: B, seqLen: T } = batch;
-    if (T > this.cfg.maxPositions) throw new Error(`sequence length ${T} exceeds the model's ${this.cfg.maxPositions} positions`);
-    const pos = Int32Array.from({ length: B * T }, (_, i) => i % T);
-    return this.drop.forward(ops.add(words, this.wpe.forward(pos, [B, T])));
+  /** wte + wpe -> drop: no LayerNorm, no token types. */
+  get embeddings(): EmbeddingParts {
+    return { words: this.wte, positions: this.wpe, tokenTypes: null, norm: null, dropout: this.drop, positionPaddingIdx: null };
   }
 }
 
-abstract class GPT2Base extends Module implements SplittableModel {
-  abstract readonly config: EncoderConfig;
+abstract class GPT2Base extends SplitAdapter {
   abstract readonly transformer: GPT2Model;
+  /** Both wte. and wpe. */
   readonly embeddingPrefix = "transformer.w";
-  get numLayers(): number {
-    return this.transformer.h.items.length;
+  protected readonly layerPath = "transformer.h";
+  protected embeddingParts(): EmbeddingParts {
+    return this.transformer.embeddings;
   }
-  layerPrefix(i: number): string {
-    return `transformer.h.${i}.`;
+  protected blocks(): GPT2Block[] {
+    return this.transformer.h.items;
   }
-  embed(batch: EncoderBatch): Tensor {
-    return this.transformer.embed(batch);
-  }
-  embedVectors(words: Tensor, batch: EncoderBatch): Tensor {
-    return this.transformer.fromWordVectors(words, batch);
-  }
-  embedCandidates(t: number): Float32Array {
-    const tr = this.transformer;
-    return noGrad(() => {
-      const row = ops.selectRows(tr.wpe.weight, [t]);
-      return ops.add(tr.wte.weight, ops.reshape(row, [row.size])).data.slice();
-    });
-  }
-  layer(i: number, hidden: Tensor, ctx: LayerContext): Tensor {
-    return this.transformer.h.items[i]!.forward(hidden, ctx.mask);
-  }
-  abstract classify(hidden: Tensor, batch: EncoderBatch): Tensor;
 }
 
 export class GPT2LMHeadModel extends GPT2Base {
@@ -145,16 +125,14 @@ export class GPT2LMHeadModel extends GPT2Base {
 
   /** Next-token logits [B, T, V] (lm_head tied to wte). */
   lmLogits(hidden: Tensor): Tensor {
-    return ops.linear(this.transformer.ln_f.forward(hidden), this.transformer.wte.weight);
+    return ops.linear(this.transformer.ln_f.forward(hidden), this.wordEmbeddings());
   }
 
   /** Mean next-token cross-entropy over real (unpadded) positions. */
   lmLoss(batch: EncoderBatch): { loss: Tensor; logits: Tensor; lnF: Tensor } {
-    const ctx = layerContext(batch);
-    let h = this.embed(batch);
-    for (let i = 0; i < this.numLayers; i++) h = this.layer(i, h, ctx);
+    const h = runLayers(this, this.embed(batch), layerContext(batch), 0, this.numLayers);
     const lnF = this.transformer.ln_f.forward(h);
-    const logits = ops.linear(lnF, this.transformer.wte.weight);
+    const logits = ops.linear(lnF, this.wordEmbeddings());
     const { batchSize: B, seqLen: T, inputIds, attentionMask } = batch;
     const targets = new Int32Array(B * T).fill(-100);
     for (let b = 0; b < B; b++)

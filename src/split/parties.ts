@@ -5,7 +5,7 @@
 // - Vendor: WireBatch -> top model (layers k..L-1 + head, with PEFT) -> loss, update, logits.
 //   It sees only privatized representations, the padding mask and (in training) labels.
 import { layerContext, type LayerContext, type SplittableModel } from "../models/model.js";
-import type { EncoderBatch } from "../models/bert.js";
+import type { EncoderBatch } from "../models/types.js";
 import type { PeftInstance, TopHooks } from "../peft/types.js";
 import type { NoiseSource } from "../privacy/noise.js";
 import type { Privatizer } from "../privacy/privatizer.js";
