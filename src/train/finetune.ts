@@ -148,7 +148,7 @@ export function buildPrivatizer(
   train: Encoded[],
   numLabels: number,
 ): Privatizer {
-  const embeddings = model.namedParameters().find(([n]) => /(word_embeddings|wte)\.weight$/.test(n))?.[1];
+  const embeddings = model.wordEmbeddings();
   return createPrivatizer(spec.name, spec.params, {
     trainingSet: {
       inputIds: train.map((x) => x.ids),
