@@ -2,23 +2,13 @@
 // with the same parameter names so checkpoints map one-to-one. The encoder is exposed layer by
 // layer so that the split protocol can cut it after any layer k.
 import { Dropout, Embedding, LayerNorm, Linear, Module, ModuleList, Rng, Tensor, ops } from "../tensor/index.js";
+import { activation } from "./blocks.js";
 import { additiveMask, firstTokenRows } from "./model.js";
 import { SplitAdapter, embedTokens, type EmbeddingParts } from "./split-adapter.js";
-import type { Activation, BertConfig, EncoderBatch, EncoderConfig } from "./types.js";
+import type { BertConfig, EncoderBatch, EncoderConfig } from "./types.js";
 
 export type { BertConfig, EncoderBatch } from "./types.js";
 export { additiveMask };
-
-export function activation(name: Activation, x: Tensor): Tensor {
-  switch (name) {
-    case "gelu":
-      return ops.gelu(x);
-    case "gelu_new":
-      return ops.geluNew(x);
-    case "relu":
-      return ops.relu(x);
-  }
-}
 
 export class BertSelfAttention extends Module {
   readonly query: Linear;

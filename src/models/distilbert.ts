@@ -1,7 +1,8 @@
 // DistilBERT as Hugging Face defines it (DistilBertForSequenceClassification): no token types,
 // no pooler; the head is pre_classifier + ReLU + classifier on the [CLS] position.
 import { Dropout, LayerNorm, Linear, Module, ModuleList, Rng, Tensor, ops } from "../tensor/index.js";
-import { BertEmbeddings, activation } from "./bert.js";
+import { BertEmbeddings } from "./bert.js";
+import { FeedForward } from "./blocks.js";
 import { firstTokenRows } from "./model.js";
 import { SplitAdapter, type EmbeddingParts } from "./split-adapter.js";
 import type { EncoderBatch, EncoderConfig } from "./types.js";
@@ -34,35 +35,19 @@ class DistilAttention extends Module {
   }
 }
 
-class DistilFFN extends Module {
-  readonly lin1: Linear;
-  readonly lin2: Linear;
-  readonly dropout: Dropout;
-  constructor(
-    private readonly cfg: EncoderConfig,
-    rng: Rng,
-  ) {
-    super();
-    const o = { std: cfg.initializerRange };
-    this.lin1 = this.child("lin1", new Linear(cfg.hiddenSize, cfg.intermediateSize, rng, o));
-    this.lin2 = this.child("lin2", new Linear(cfg.intermediateSize, cfg.hiddenSize, rng, o));
-    this.dropout = this.child("dropout", new Dropout(cfg.hiddenDropout, rng));
-  }
-  forward(x: Tensor): Tensor {
-    return this.dropout.forward(this.lin2.forward(activation(this.cfg.hiddenAct, this.lin1.forward(x))));
-  }
-}
-
 export class DistilLayer extends Module {
   readonly attention: DistilAttention;
   readonly sa_layer_norm: LayerNorm;
-  readonly ffn: DistilFFN;
+  readonly ffn: FeedForward;
   readonly output_layer_norm: LayerNorm;
   constructor(cfg: EncoderConfig, rng: Rng) {
     super();
     this.attention = this.child("attention", new DistilAttention(cfg, rng));
     this.sa_layer_norm = this.child("sa_layer_norm", new LayerNorm(cfg.hiddenSize, 1e-12));
-    this.ffn = this.child("ffn", new DistilFFN(cfg, rng));
+    const o = { std: cfg.initializerRange };
+    const lin1 = new Linear(cfg.hiddenSize, cfg.intermediateSize, rng, o);
+    const lin2 = new Linear(cfg.intermediateSize, cfg.hiddenSize, rng, o);
+    this.ffn = this.child("ffn", new FeedForward(cfg, rng, ["lin1", lin1], ["lin2", lin2]));
     this.output_layer_norm = this.child("output_layer_norm", new LayerNorm(cfg.hiddenSize, 1e-12));
   }
   forward(x: Tensor, mask: Float32Array): Tensor {

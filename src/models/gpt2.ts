@@ -2,7 +2,7 @@
 // gelu_new, causal attention, lm_head tied to wte. For classification, a bias-free `score`
 // layer reads the last real token (GPT2ForSequenceClassification).
 import { Dropout, Embedding, LayerNorm, Linear, Module, ModuleList, Rng, Tensor, init, ops } from "../tensor/index.js";
-import { activation } from "./bert.js";
+import { FeedForward } from "./blocks.js";
 import { lastTokenRows, layerContext, runLayers } from "./model.js";
 import { SplitAdapter, type EmbeddingParts } from "./split-adapter.js";
 import type { EncoderBatch, EncoderConfig } from "./types.js";
@@ -12,6 +12,11 @@ export class Conv1D extends Linear {
   constructor(inF: number, outF: number, rng: Rng, std: number) {
     super(inF, outF, rng, { std, layout: "in_out" });
   }
+}
+
+/** GPT-2 initialises the projections into the residual stream with std / sqrt(2 * layers). */
+function residualStd(cfg: EncoderConfig): number {
+  return cfg.initializerRange / Math.sqrt(2 * cfg.numLayers);
 }
 
 class GPT2Attention extends Module {
@@ -25,7 +30,7 @@ class GPT2Attention extends Module {
     super();
     const h = cfg.hiddenSize;
     this.c_attn = this.child("c_attn", new Conv1D(h, 3 * h, rng, cfg.initializerRange));
-    this.c_proj = this.child("c_proj", new Conv1D(h, h, rng, cfg.initializerRange / Math.sqrt(2 * cfg.numLayers)));
+    this.c_proj = this.child("c_proj", new Conv1D(h, h, rng, residualStd(cfg)));
     this.resid_dropout = this.child("resid_dropout", new Dropout(cfg.hiddenDropout, rng));
   }
   forward(x: Tensor, mask: Float32Array): Tensor {
@@ -40,35 +45,19 @@ class GPT2Attention extends Module {
   }
 }
 
-class GPT2MLP extends Module {
-  readonly c_fc: Conv1D;
-  readonly c_proj: Conv1D;
-  readonly dropout: Dropout;
-  constructor(
-    private readonly cfg: EncoderConfig,
-    rng: Rng,
-  ) {
-    super();
-    this.c_fc = this.child("c_fc", new Conv1D(cfg.hiddenSize, cfg.intermediateSize, rng, cfg.initializerRange));
-    this.c_proj = this.child("c_proj", new Conv1D(cfg.intermediateSize, cfg.hiddenSize, rng, cfg.initializerRange / Math.sqrt(2 * cfg.numLayers)));
-    this.dropout = this.child("dropout", new Dropout(cfg.hiddenDropout, rng));
-  }
-  forward(x: Tensor): Tensor {
-    return this.dropout.forward(this.c_proj.forward(activation(this.cfg.hiddenAct, this.c_fc.forward(x))));
-  }
-}
-
 export class GPT2Block extends Module {
   readonly ln_1: LayerNorm;
   readonly attn: GPT2Attention;
   readonly ln_2: LayerNorm;
-  readonly mlp: GPT2MLP;
+  readonly mlp: FeedForward;
   constructor(cfg: EncoderConfig, rng: Rng) {
     super();
     this.ln_1 = this.child("ln_1", new LayerNorm(cfg.hiddenSize, cfg.layerNormEps));
     this.attn = this.child("attn", new GPT2Attention(cfg, rng));
     this.ln_2 = this.child("ln_2", new LayerNorm(cfg.hiddenSize, cfg.layerNormEps));
-    this.mlp = this.child("mlp", new GPT2MLP(cfg, rng));
+    const cFc = new Conv1D(cfg.hiddenSize, cfg.intermediateSize, rng, cfg.initializerRange);
+    const cProj = new Conv1D(cfg.intermediateSize, cfg.hiddenSize, rng, residualStd(cfg));
+    this.mlp = this.child("mlp", new FeedForward(cfg, rng, ["c_fc", cFc], ["c_proj", cProj]));
   }
   forward(x: Tensor, mask: Float32Array): Tensor {
     const a = ops.add(this.attn.forward(this.ln_1.forward(x), mask), x);
