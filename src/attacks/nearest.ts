@@ -12,8 +12,7 @@ export interface NearestOptions {
 }
 
 function wordEmbeddings(ctx: AttackContext): { data: Float32Array; rows: number; dim: number } {
-  const w = ctx.model.namedParameters().find(([n]) => /(word_embeddings|wte)\.weight$/.test(n))?.[1];
-  if (!w) throw new Error("nearest-neighbour attack: the model has no word-embedding matrix");
+  const w = ctx.model.wordEmbeddings();
   return { data: w.data, rows: w.shape[0]!, dim: w.shape[1]! };
 }
 

@@ -19,8 +19,7 @@ export class OptimizationInversionAttack implements InversionAttack {
   invert(wire: WireBatch, ctx: AttackContext): Int32Array {
     const { model, split } = ctx;
     const { batchSize: B, seqLen: T, dim: d, attentionMask } = wire;
-    const W = model.namedParameters().find(([n]) => /(word_embeddings|wte)\.weight$/.test(n))?.[1];
-    if (!W) throw new Error("optimisation attack: the model has no word-embedding matrix");
+    const W = model.wordEmbeddings();
     const V = W.shape[0]!;
     const batch = { batchSize: B, seqLen: T, inputIds: new Int32Array(0), attentionMask };
     const lctx = layerContext(batch);

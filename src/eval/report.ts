@@ -2,7 +2,7 @@
 // mechanism and attack), a Markdown and an HTML page with the table, the plot and the settings.
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { SweepSummaryRow } from "./sweep.js";
+import type { SweepSummaryRow } from "./types.js";
 
 const COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"];
 

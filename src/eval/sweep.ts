@@ -19,6 +19,9 @@ import { tidy } from "../tensor/index.js";
 import { finetune } from "../train/finetune.js";
 import type { MechanismSpec, WireBatch } from "../wire/index.js";
 import { writeReport } from "./report.js";
+import type { SweepRow, SweepSummaryRow } from "./types.js";
+
+export type { SweepRow, SweepSummaryRow };
 import { meanCI } from "./stats.js";
 
 export interface SweepOptions {
@@ -51,29 +54,6 @@ export interface SweepOptions {
   canaries?: number;
 }
 
-export interface SweepRow {
-  privatizer: string;
-  /** The mechanism's budget parameter (eta, sigma, b...), null for none. */
-  budget?: string | null;
-  /** That parameter's value (the column is named eta for the results written before other budgets). */
-  eta: number | null;
-  split: number;
-  attack: string;
-  seed: number;
-  accuracy: number;
-  token_recovery: number;
-  precision: number;
-  f1: number;
-  exact_sentence: number;
-  empirical_privacy: number;
-  tokens: number;
-  /** Share of planted personal-data tokens recovered (NaN when no canaries). */
-  canary_recovery: number;
-  /** Attribute inference: accuracy and the majority-class baseline (NaN for inversion attacks). */
-  attack_success: number;
-  attack_baseline: number;
-}
-
 /** A results.jsonl line; JSON writes NaN (no accuracy in --attack-only, no canaries) as null. */
 function parseRow(line: string): SweepRow {
   const r = JSON.parse(line) as Record<string, unknown>;
@@ -90,25 +70,6 @@ function parseRow(line: string): SweepRow {
   ])
     if (r[k] === null) r[k] = Number.NaN;
   return r as unknown as SweepRow;
-}
-
-export interface SweepSummaryRow {
-  privatizer: string;
-  budget?: string | null;
-  eta: number | null;
-  split: number;
-  attack: string;
-  accuracy: number;
-  accuracy_ci95: number;
-  token_recovery: number;
-  token_recovery_ci95: number;
-  empirical_privacy: number;
-  f1: number;
-  exact_sentence: number;
-  canary_recovery: number;
-  attack_success: number;
-  attack_baseline: number;
-  seeds: number;
 }
 
 type Setting = MechanismSpec & { budget: string | null; eta: number | null };

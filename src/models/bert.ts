@@ -1,48 +1,14 @@
 // BERT as Hugging Face defines it (BertModel, BertForSequenceClassification, BertForMaskedLM),
 // with the same parameter names so checkpoints map one-to-one. The encoder is exposed layer by
 // layer so that the split protocol can cut it after any layer k.
-import { Dropout, Embedding, LayerNorm, Linear, Module, ModuleList, Rng, Tensor, noGrad, ops } from "../tensor/index.js";
-import type { EncoderConfig } from "./config.js";
-import { additiveMask, firstTokenRows, type LayerContext, type SplittableModel } from "./model.js";
+import { Dropout, Embedding, LayerNorm, Linear, Module, ModuleList, Rng, Tensor, ops } from "../tensor/index.js";
+import { activation } from "./blocks.js";
+import { additiveMask, firstTokenRows } from "./model.js";
+import { SplitAdapter, embedTokens, type EmbeddingParts } from "./split-adapter.js";
+import type { BertConfig, EncoderBatch, EncoderConfig } from "./types.js";
 
-export interface BertConfig {
-  vocabSize: number;
-  hiddenSize: number;
-  numLayers: number;
-  numHeads: number;
-  intermediateSize: number;
-  hiddenAct: "gelu" | "gelu_new" | "relu";
-  maxPositions: number;
-  typeVocabSize: number;
-  layerNormEps: number;
-  hiddenDropout: number;
-  attentionDropout: number;
-  padTokenId: number;
-  initializerRange: number;
-  numLabels: number;
-}
-
-/** A batch of token ids, row-major [B, T], with its mask (1 = real token, 0 = padding). */
-export interface EncoderBatch {
-  batchSize: number;
-  seqLen: number;
-  inputIds: Int32Array;
-  attentionMask: Int32Array;
-  tokenTypeIds?: Int32Array;
-}
-
+export type { BertConfig, EncoderBatch } from "./types.js";
 export { additiveMask };
-
-export function activation(name: BertConfig["hiddenAct"], x: Tensor): Tensor {
-  switch (name) {
-    case "gelu":
-      return ops.gelu(x);
-    case "gelu_new":
-      return ops.geluNew(x);
-    case "relu":
-      return ops.relu(x);
-  }
-}
 
 export class BertSelfAttention extends Module {
   readonly query: Linear;
@@ -131,60 +97,49 @@ export class BertLayer extends Module {
   }
 }
 
+export interface BertEmbeddingsOptions {
+  /** DistilBERT has none. */
+  tokenTypes?: boolean;
+  /** RoBERTa's numbering of positions (EmbeddingParts.positionPaddingIdx). */
+  roberta?: boolean;
+}
+
+/** BertEmbeddings, and DistilBERT's Embeddings (the same names without token types). */
 export class BertEmbeddings extends Module {
-  /** RoBERTa numbering of positions (see positionIds). */
-  roberta = false;
   readonly word_embeddings: Embedding;
   readonly position_embeddings: Embedding;
-  readonly token_type_embeddings: Embedding;
+  readonly token_type_embeddings: Embedding | null;
   readonly LayerNorm: LayerNorm;
   readonly dropout: Dropout;
 
   constructor(
     readonly cfg: BertConfig,
     rng: Rng,
+    private readonly opts: BertEmbeddingsOptions = {},
   ) {
     super();
     const std = cfg.initializerRange;
     this.word_embeddings = this.child("word_embeddings", new Embedding(cfg.vocabSize, cfg.hiddenSize, rng, std));
     this.position_embeddings = this.child("position_embeddings", new Embedding(cfg.maxPositions, cfg.hiddenSize, rng, std));
-    this.token_type_embeddings = this.child("token_type_embeddings", new Embedding(cfg.typeVocabSize, cfg.hiddenSize, rng, std));
+    this.token_type_embeddings =
+      opts.tokenTypes === false ? null : this.child("token_type_embeddings", new Embedding(cfg.typeVocabSize, cfg.hiddenSize, rng, std));
     this.LayerNorm = this.child("LayerNorm", new LayerNorm(cfg.hiddenSize, cfg.layerNormEps));
     this.dropout = this.child("dropout", new Dropout(cfg.hiddenDropout, rng));
   }
 
-  /** Position ids: BERT counts 0..T-1; RoBERTa counts from pad_token_id + 1 over real tokens. */
-  positionIds(batch: EncoderBatch): Int32Array {
-    const { batchSize: B, seqLen: T, attentionMask } = batch;
-    const pos = new Int32Array(B * T);
-    const roberta = this.roberta;
-    const pad = this.cfg.padTokenId;
-    for (let b = 0; b < B; b++) {
-      let count = 0;
-      for (let t = 0; t < T; t++) {
-        const i = b * T + t;
-        if (!roberta) pos[i] = t;
-        // Hugging Face tests input_ids != pad; the mask marks the same positions (and the
-        // attacker's embedVectors has no ids).
-        else pos[i] = attentionMask[i] ? pad + ++count : pad;
-      }
-    }
-    const max = pos.reduce((m, v) => Math.max(m, v), 0);
-    if (max >= this.cfg.maxPositions)
-      throw new Error(`sequence length ${T} needs position ${max}, beyond the model's ${this.cfg.maxPositions} position embeddings`);
-    return pos;
+  get parts(): EmbeddingParts {
+    return {
+      words: this.word_embeddings,
+      positions: this.position_embeddings,
+      tokenTypes: this.token_type_embeddings,
+      norm: this.LayerNorm,
+      dropout: this.dropout,
+      positionPaddingIdx: this.opts.roberta ? this.cfg.padTokenId : null,
+    };
   }
 
   forward(batch: EncoderBatch): Tensor {
-    return this.fromWordVectors(this.word_embeddings.forward(batch.inputIds, [batch.batchSize, batch.seqLen]), batch);
-  }
-
-  /** The embedding stage on given word vectors [B, T, d] instead of a lookup (inversion attacks). */
-  fromWordVectors(words: Tensor, batch: EncoderBatch): Tensor {
-    const shape = [batch.batchSize, batch.seqLen];
-    const pos = this.position_embeddings.forward(this.positionIds(batch), shape);
-    const types = this.token_type_embeddings.forward(batch.tokenTypeIds ?? new Int32Array(batch.batchSize * batch.seqLen), shape);
-    return this.dropout.forward(this.LayerNorm.forward(ops.add(ops.add(words, types), pos)));
+    return embedTokens(this.parts, batch);
   }
 }
 
@@ -219,10 +174,10 @@ export class BertModel extends Module {
   constructor(
     readonly cfg: BertConfig,
     rng: Rng,
-    opts: { pooler?: boolean } = {},
+    opts: { pooler?: boolean; roberta?: boolean } = {},
   ) {
     super();
-    this.embeddings = this.child("embeddings", new BertEmbeddings(cfg, rng));
+    this.embeddings = this.child("embeddings", new BertEmbeddings(cfg, rng, { roberta: opts.roberta }));
     this.encoder = this.child("encoder", new BertEncoder(cfg, rng));
     this.pooler = opts.pooler === false ? null : this.child("pooler", new BertPooler(cfg, rng));
   }
@@ -241,38 +196,22 @@ export class BertModel extends Module {
 }
 
 /** Shared by BERT and RoBERTa sequence classifiers: embeddings and layers of a BertModel. */
-abstract class BertLikeClassifier extends Module implements SplittableModel {
-  abstract readonly config: EncoderConfig;
+abstract class BertLikeClassifier extends SplitAdapter {
   protected abstract get base(): BertModel;
   protected abstract get baseName(): string;
 
-  get numLayers(): number {
-    return this.base.layers.length;
-  }
   get embeddingPrefix(): string {
     return `${this.baseName}.embeddings.`;
   }
-  layerPrefix(i: number): string {
-    return `${this.baseName}.encoder.layer.${i}.`;
+  protected get layerPath(): string {
+    return `${this.baseName}.encoder.layer`;
   }
-  embed(batch: EncoderBatch): Tensor {
-    return this.base.embeddings.forward(batch);
+  protected embeddingParts(): EmbeddingParts {
+    return this.base.embeddings.parts;
   }
-  embedVectors(words: Tensor, batch: EncoderBatch): Tensor {
-    return this.base.embeddings.fromWordVectors(words, batch);
+  protected blocks(): BertLayer[] {
+    return this.base.layers;
   }
-  embedCandidates(t: number): Float32Array {
-    const e = this.base.embeddings;
-    const pos = e.roberta ? this.config.padTokenId + 1 + t : t;
-    return noGrad(() => {
-      const row = ops.add(ops.selectRows(e.position_embeddings.weight, [pos]), ops.selectRows(e.token_type_embeddings.weight, [0]));
-      return e.LayerNorm.forward(ops.add(e.word_embeddings.weight, ops.reshape(row, [row.size]))).data.slice();
-    });
-  }
-  layer(i: number, hidden: Tensor, ctx: LayerContext): Tensor {
-    return this.base.layers[i]!.forward(hidden, ctx.mask);
-  }
-  abstract classify(hidden: Tensor, batch: EncoderBatch): Tensor;
 }
 
 export class BertForSequenceClassification extends BertLikeClassifier {
@@ -333,8 +272,7 @@ export class RobertaForSequenceClassification extends BertLikeClassifier {
     rng: Rng,
   ) {
     super();
-    this.roberta = this.child("roberta", new BertModel(config, rng, { pooler: false }));
-    this.roberta.embeddings.roberta = true;
+    this.roberta = this.child("roberta", new BertModel(config, rng, { pooler: false, roberta: true }));
     this.classifier = this.child("classifier", new RobertaClassificationHead(config, rng));
   }
 
@@ -408,6 +346,10 @@ export class BertForMaskedLM extends Module {
     const states = this.bert.hiddenStates(batch);
     const h = ops.selectRows(states[states.length - 1]!, rows);
     const t = this.cls.predictions.transform.forward(h);
-    return ops.linear(t, this.bert.embeddings.word_embeddings.weight, this.cls.predictions.bias);
+    return ops.linear(t, this.wordEmbeddings(), this.cls.predictions.bias);
+  }
+
+  wordEmbeddings(): Tensor {
+    return this.bert.embeddings.word_embeddings.weight;
   }
 }

@@ -5,10 +5,10 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, statSync,
 import { join } from "node:path";
 import { Module, Rng, materializeInit, readSafetensors, withDeferredInit, writeSafetensors, type LoadedTensor, type Tensor } from "../tensor/index.js";
 import { BertForMaskedLM, BertForSequenceClassification, RobertaForSequenceClassification } from "./bert.js";
-import { ConfigError, parseConfig, type EncoderConfig } from "./config.js";
+import { ConfigError, parseConfig } from "./config.js";
 import { DistilBertForSequenceClassification } from "./distilbert.js";
 import { GPT2ForSequenceClassification, GPT2LMHeadModel } from "./gpt2.js";
-import type { SplittableModel } from "./model.js";
+import type { EncoderConfig, SplittableModel } from "./types.js";
 
 export class CheckpointError extends Error {
   constructor(msg: string) {

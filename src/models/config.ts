@@ -1,18 +1,9 @@
 // Hugging Face config.json -> our typed configs. Each architecture names its fields its own way
 // (BERT: hidden_size, DistilBERT: dim, GPT-2: n_embd); the rest of the code sees one shape.
-import type { BertConfig } from "./bert.js";
+import type { Activation, EncoderConfig, ModelType } from "./types.js";
 
-export type ModelType = "bert" | "roberta" | "distilbert" | "gpt2";
+export type { EncoderConfig, ModelType } from "./types.js";
 export const SUPPORTED_MODEL_TYPES: readonly ModelType[] = ["bert", "roberta", "distilbert", "gpt2"];
-
-export interface EncoderConfig extends BertConfig {
-  modelType: ModelType;
-  /** DistilBERT's classifier dropout; BERT/RoBERTa use classifier_dropout or hidden dropout. */
-  classifierDropout: number;
-  labels: string[];
-  /** The raw config.json, written back unchanged (with our edits) on save. */
-  raw: Record<string, unknown>;
-}
 
 export class ConfigError extends Error {
   constructor(msg: string) {
@@ -21,7 +12,7 @@ export class ConfigError extends Error {
   }
 }
 
-function num(raw: Record<string, unknown>, keys: string[], fallback?: number): number {
+function num(raw: Record<string, unknown>, keys: readonly string[], fallback?: number): number {
   for (const k of keys) {
     const v = raw[k];
     if (typeof v === "number" && Number.isFinite(v)) return v;
@@ -40,7 +31,7 @@ function labelsOf(raw: Record<string, unknown>): string[] {
   return Array.from({ length: n }, (_, i) => `LABEL_${i}`);
 }
 
-function act(raw: Record<string, unknown>, keys: string[], fallback: string): EncoderConfig["hiddenAct"] {
+function act(raw: Record<string, unknown>, keys: string[], fallback: string): Activation {
   let v = fallback;
   for (const k of keys) if (typeof raw[k] === "string") v = raw[k] as string;
   if (v === "gelu" || v === "gelu_new" || v === "relu") return v;
@@ -48,77 +39,109 @@ function act(raw: Record<string, unknown>, keys: string[], fallback: string): En
   throw new ConfigError(`activation "${v}" is not supported (gelu, gelu_new, relu)`);
 }
 
+/** A numeric field: its config.json keys (first present wins) and the default, or a fixed value the architecture has no key for. */
+type NumberField = readonly [keys: readonly string[], fallback: number] | number;
+
+function read(raw: Record<string, unknown>, field: NumberField): number {
+  return typeof field === "number" ? field : num(raw, field[0], field[1]);
+}
+
+/** Where each architecture keeps each field (BERT: hidden_size, DistilBERT: dim, GPT-2: n_embd). */
+interface ConfigKeys {
+  hiddenSize: string;
+  numLayers: string;
+  numHeads: string;
+  /** Defaults to 4 * hidden size everywhere. */
+  intermediateSize: string;
+  hiddenAct: readonly [key: string, fallback: string];
+  maxPositions: NumberField;
+  typeVocabSize: NumberField;
+  layerNormEps: NumberField;
+  /** Both dropouts default to 0.1 everywhere. */
+  hiddenDropout: string;
+  attentionDropout: string;
+  padTokenId: NumberField;
+  /** No fallback: the hidden dropout (BERT, RoBERTa). */
+  classifierDropout: readonly [key: string, fallback?: number];
+}
+
+const BERT_KEYS: Omit<ConfigKeys, "padTokenId"> = {
+  hiddenSize: "hidden_size",
+  numLayers: "num_hidden_layers",
+  numHeads: "num_attention_heads",
+  intermediateSize: "intermediate_size",
+  hiddenAct: ["hidden_act", "gelu"],
+  maxPositions: [["max_position_embeddings"], 512],
+  typeVocabSize: [["type_vocab_size"], 2],
+  layerNormEps: [["layer_norm_eps"], 1e-12],
+  hiddenDropout: "hidden_dropout_prob",
+  attentionDropout: "attention_probs_dropout_prob",
+  classifierDropout: ["classifier_dropout"],
+};
+
+const CONFIG_KEYS: Record<ModelType, ConfigKeys> = {
+  bert: { ...BERT_KEYS, padTokenId: [["pad_token_id"], 0] },
+  roberta: { ...BERT_KEYS, padTokenId: [["pad_token_id"], 1] },
+  distilbert: {
+    hiddenSize: "dim",
+    numLayers: "n_layers",
+    numHeads: "n_heads",
+    intermediateSize: "hidden_dim",
+    hiddenAct: ["activation", "gelu"],
+    maxPositions: [["max_position_embeddings"], 512],
+    typeVocabSize: 0,
+    layerNormEps: 1e-12,
+    hiddenDropout: "dropout",
+    attentionDropout: "attention_dropout",
+    padTokenId: [["pad_token_id"], 0],
+    classifierDropout: ["seq_classif_dropout", 0.2],
+  },
+  gpt2: {
+    hiddenSize: "n_embd",
+    numLayers: "n_layer",
+    numHeads: "n_head",
+    intermediateSize: "n_inner",
+    hiddenAct: ["activation_function", "gelu_new"],
+    maxPositions: [["n_positions"], 1024],
+    typeVocabSize: 0,
+    layerNormEps: [["layer_norm_epsilon"], 1e-5],
+    hiddenDropout: "resid_pdrop",
+    attentionDropout: "attn_pdrop",
+    // GPT-2 has no pad token; the end-of-text token serves.
+    padTokenId: [["pad_token_id", "eos_token_id"], 50256],
+    classifierDropout: ["summary_first_dropout", 0.1],
+  },
+};
+
 /** Parses config.json contents; unknown model_type is an error naming the supported ones. */
 export function parseConfig(raw: Record<string, unknown>): EncoderConfig {
   const type = raw.model_type;
   if (typeof type !== "string") throw new ConfigError("config.json has no model_type");
   if (!SUPPORTED_MODEL_TYPES.includes(type as ModelType))
     throw new ConfigError(`model_type "${type}" is not supported; supported: ${SUPPORTED_MODEL_TYPES.join(", ")}`);
+  if (type === "distilbert" && raw.sinusoidal_pos_embds === true) throw new ConfigError("DistilBERT with sinusoidal_pos_embds is not supported");
+  const keys = CONFIG_KEYS[type as ModelType];
   const labels = labelsOf(raw);
-  const common = { modelType: type as ModelType, labels, numLabels: labels.length, raw };
-  switch (type as ModelType) {
-    case "bert":
-    case "roberta": {
-      const hidden = num(raw, ["hidden_size"]);
-      const hiddenDropout = num(raw, ["hidden_dropout_prob"], 0.1);
-      return {
-        ...common,
-        vocabSize: num(raw, ["vocab_size"]),
-        hiddenSize: hidden,
-        numLayers: num(raw, ["num_hidden_layers"]),
-        numHeads: num(raw, ["num_attention_heads"]),
-        intermediateSize: num(raw, ["intermediate_size"], 4 * hidden),
-        hiddenAct: act(raw, ["hidden_act"], "gelu"),
-        maxPositions: num(raw, ["max_position_embeddings"], 512),
-        typeVocabSize: num(raw, ["type_vocab_size"], 2),
-        layerNormEps: num(raw, ["layer_norm_eps"], 1e-12),
-        hiddenDropout,
-        attentionDropout: num(raw, ["attention_probs_dropout_prob"], 0.1),
-        padTokenId: num(raw, ["pad_token_id"], type === "roberta" ? 1 : 0),
-        initializerRange: num(raw, ["initializer_range"], 0.02),
-        classifierDropout: num(raw, ["classifier_dropout"], hiddenDropout),
-      };
-    }
-    case "distilbert": {
-      const dim = num(raw, ["dim"]);
-      if (raw.sinusoidal_pos_embds === true) throw new ConfigError("DistilBERT with sinusoidal_pos_embds is not supported");
-      return {
-        ...common,
-        vocabSize: num(raw, ["vocab_size"]),
-        hiddenSize: dim,
-        numLayers: num(raw, ["n_layers"]),
-        numHeads: num(raw, ["n_heads"]),
-        intermediateSize: num(raw, ["hidden_dim"], 4 * dim),
-        hiddenAct: act(raw, ["activation"], "gelu"),
-        maxPositions: num(raw, ["max_position_embeddings"], 512),
-        typeVocabSize: 0,
-        layerNormEps: 1e-12,
-        hiddenDropout: num(raw, ["dropout"], 0.1),
-        attentionDropout: num(raw, ["attention_dropout"], 0.1),
-        padTokenId: num(raw, ["pad_token_id"], 0),
-        initializerRange: num(raw, ["initializer_range"], 0.02),
-        classifierDropout: num(raw, ["seq_classif_dropout"], 0.2),
-      };
-    }
-    case "gpt2": {
-      const dim = num(raw, ["n_embd"]);
-      return {
-        ...common,
-        vocabSize: num(raw, ["vocab_size"]),
-        hiddenSize: dim,
-        numLayers: num(raw, ["n_layer"]),
-        numHeads: num(raw, ["n_head"]),
-        intermediateSize: num(raw, ["n_inner"], 4 * dim),
-        hiddenAct: act(raw, ["activation_function"], "gelu_new"),
-        maxPositions: num(raw, ["n_positions"], 1024),
-        typeVocabSize: 0,
-        layerNormEps: num(raw, ["layer_norm_epsilon"], 1e-5),
-        hiddenDropout: num(raw, ["resid_pdrop"], 0.1),
-        attentionDropout: num(raw, ["attn_pdrop"], 0.1),
-        padTokenId: num(raw, ["pad_token_id", "eos_token_id"], 50256),
-        initializerRange: num(raw, ["initializer_range"], 0.02),
-        classifierDropout: num(raw, ["summary_first_dropout"], 0.1),
-      };
-    }
-  }
+  const hiddenSize = num(raw, [keys.hiddenSize]);
+  const hiddenDropout = num(raw, [keys.hiddenDropout], 0.1);
+  return {
+    modelType: type as ModelType,
+    labels,
+    numLabels: labels.length,
+    raw,
+    vocabSize: num(raw, ["vocab_size"]),
+    hiddenSize,
+    numLayers: num(raw, [keys.numLayers]),
+    numHeads: num(raw, [keys.numHeads]),
+    intermediateSize: num(raw, [keys.intermediateSize], 4 * hiddenSize),
+    hiddenAct: act(raw, [keys.hiddenAct[0]], keys.hiddenAct[1]),
+    maxPositions: read(raw, keys.maxPositions),
+    typeVocabSize: read(raw, keys.typeVocabSize),
+    layerNormEps: read(raw, keys.layerNormEps),
+    hiddenDropout,
+    attentionDropout: num(raw, [keys.attentionDropout], 0.1),
+    padTokenId: read(raw, keys.padTokenId),
+    initializerRange: num(raw, ["initializer_range"], 0.02),
+    classifierDropout: num(raw, [keys.classifierDropout[0]], keys.classifierDropout[1] ?? hiddenDropout),
+  };
 }

@@ -1,36 +1,11 @@
 // DistilBERT as Hugging Face defines it (DistilBertForSequenceClassification): no token types,
 // no pooler; the head is pre_classifier + ReLU + classifier on the [CLS] position.
-import { Dropout, Embedding, LayerNorm, Linear, Module, ModuleList, Rng, Tensor, noGrad, ops } from "../tensor/index.js";
-import { activation, type EncoderBatch } from "./bert.js";
-import type { EncoderConfig } from "./config.js";
-import { firstTokenRows, type LayerContext, type SplittableModel } from "./model.js";
-
-class DistilEmbeddings extends Module {
-  readonly word_embeddings: Embedding;
-  readonly position_embeddings: Embedding;
-  readonly LayerNorm: LayerNorm;
-  readonly dropout: Dropout;
-  constructor(
-    private readonly cfg: EncoderConfig,
-    rng: Rng,
-  ) {
-    super();
-    const std = cfg.initializerRange;
-    this.word_embeddings = this.child("word_embeddings", new Embedding(cfg.vocabSize, cfg.hiddenSize, rng, std));
-    this.position_embeddings = this.child("position_embeddings", new Embedding(cfg.maxPositions, cfg.hiddenSize, rng, std));
-    this.LayerNorm = this.child("LayerNorm", new LayerNorm(cfg.hiddenSize, 1e-12));
-    this.dropout = this.child("dropout", new Dropout(cfg.hiddenDropout, rng));
-  }
-  forward(batch: EncoderBatch): Tensor {
-    return this.fromWordVectors(this.word_embeddings.forward(batch.inputIds, [batch.batchSize, batch.seqLen]), batch);
-  }
-  fromWordVectors(words: Tensor, batch: EncoderBatch): Tensor {
-    const { batchSize: B, seqLen: T } = batch;
-    if (T > this.cfg.maxPositions) throw new Error(`sequence length ${T} exceeds the model's ${this.cfg.maxPositions} positions`);
-    const pos = Int32Array.from({ length: B * T }, (_, i) => i % T);
-    return this.dropout.forward(this.LayerNorm.forward(ops.add(words, this.position_embeddings.forward(pos, [B, T]))));
-  }
-}
+import { Dropout, LayerNorm, Linear, Module, ModuleList, Rng, Tensor, ops } from "../tensor/index.js";
+import { BertEmbeddings } from "./bert.js";
+import { FeedForward } from "./blocks.js";
+import { firstTokenRows } from "./model.js";
+import { SplitAdapter, type EmbeddingParts } from "./split-adapter.js";
+import type { EncoderBatch, EncoderConfig } from "./types.js";
 
 class DistilAttention extends Module {
   readonly q_lin: Linear;
@@ -60,35 +35,19 @@ class DistilAttention extends Module {
   }
 }
 
-class DistilFFN extends Module {
-  readonly lin1: Linear;
-  readonly lin2: Linear;
-  readonly dropout: Dropout;
-  constructor(
-    private readonly cfg: EncoderConfig,
-    rng: Rng,
-  ) {
-    super();
-    const o = { std: cfg.initializerRange };
-    this.lin1 = this.child("lin1", new Linear(cfg.hiddenSize, cfg.intermediateSize, rng, o));
-    this.lin2 = this.child("lin2", new Linear(cfg.intermediateSize, cfg.hiddenSize, rng, o));
-    this.dropout = this.child("dropout", new Dropout(cfg.hiddenDropout, rng));
-  }
-  forward(x: Tensor): Tensor {
-    return this.dropout.forward(this.lin2.forward(activation(this.cfg.hiddenAct, this.lin1.forward(x))));
-  }
-}
-
 export class DistilLayer extends Module {
   readonly attention: DistilAttention;
   readonly sa_layer_norm: LayerNorm;
-  readonly ffn: DistilFFN;
+  readonly ffn: FeedForward;
   readonly output_layer_norm: LayerNorm;
   constructor(cfg: EncoderConfig, rng: Rng) {
     super();
     this.attention = this.child("attention", new DistilAttention(cfg, rng));
     this.sa_layer_norm = this.child("sa_layer_norm", new LayerNorm(cfg.hiddenSize, 1e-12));
-    this.ffn = this.child("ffn", new DistilFFN(cfg, rng));
+    const o = { std: cfg.initializerRange };
+    const lin1 = new Linear(cfg.hiddenSize, cfg.intermediateSize, rng, o);
+    const lin2 = new Linear(cfg.intermediateSize, cfg.hiddenSize, rng, o);
+    this.ffn = this.child("ffn", new FeedForward(cfg, rng, ["lin1", lin1], ["lin2", lin2]));
     this.output_layer_norm = this.child("output_layer_norm", new LayerNorm(cfg.hiddenSize, 1e-12));
   }
   forward(x: Tensor, mask: Float32Array): Tensor {
@@ -107,21 +66,22 @@ class DistilTransformer extends Module {
 }
 
 class DistilBertModel extends Module {
-  readonly embeddings: DistilEmbeddings;
+  readonly embeddings: BertEmbeddings;
   readonly transformer: DistilTransformer;
   constructor(cfg: EncoderConfig, rng: Rng) {
     super();
-    this.embeddings = this.child("embeddings", new DistilEmbeddings(cfg, rng));
+    this.embeddings = this.child("embeddings", new BertEmbeddings(cfg, rng, { tokenTypes: false }));
     this.transformer = this.child("transformer", new DistilTransformer(cfg, rng));
   }
 }
 
-export class DistilBertForSequenceClassification extends Module implements SplittableModel {
+export class DistilBertForSequenceClassification extends SplitAdapter {
   readonly distilbert: DistilBertModel;
   readonly pre_classifier: Linear;
   readonly classifier: Linear;
   readonly dropout: Dropout;
   readonly embeddingPrefix = "distilbert.embeddings.";
+  protected readonly layerPath = "distilbert.transformer.layer";
 
   constructor(
     readonly config: EncoderConfig,
@@ -135,27 +95,11 @@ export class DistilBertForSequenceClassification extends Module implements Split
     this.dropout = this.child("dropout", new Dropout(config.classifierDropout, rng));
   }
 
-  get numLayers(): number {
-    return this.distilbert.transformer.layer.items.length;
+  protected embeddingParts(): EmbeddingParts {
+    return this.distilbert.embeddings.parts;
   }
-  layerPrefix(i: number): string {
-    return `distilbert.transformer.layer.${i}.`;
-  }
-  embed(batch: EncoderBatch): Tensor {
-    return this.distilbert.embeddings.forward(batch);
-  }
-  embedVectors(words: Tensor, batch: EncoderBatch): Tensor {
-    return this.distilbert.embeddings.fromWordVectors(words, batch);
-  }
-  embedCandidates(t: number): Float32Array {
-    const e = this.distilbert.embeddings;
-    return noGrad(() => {
-      const row = ops.selectRows(e.position_embeddings.weight, [t]);
-      return e.LayerNorm.forward(ops.add(e.word_embeddings.weight, ops.reshape(row, [row.size]))).data.slice();
-    });
-  }
-  layer(i: number, hidden: Tensor, ctx: LayerContext): Tensor {
-    return this.distilbert.transformer.layer.items[i]!.forward(hidden, ctx.mask);
+  protected blocks(): DistilLayer[] {
+    return this.distilbert.transformer.layer.items;
   }
   classify(hidden: Tensor, batch: EncoderBatch): Tensor {
     const first = ops.selectRows(hidden, firstTokenRows(batch));

@@ -1,16 +1,22 @@
 // GPT-2 as Hugging Face defines it: Conv1D weights stored [in, out], pre-LayerNorm blocks,
 // gelu_new, causal attention, lm_head tied to wte. For classification, a bias-free `score`
 // layer reads the last real token (GPT2ForSequenceClassification).
-import { Dropout, Embedding, LayerNorm, Linear, Module, ModuleList, Rng, Tensor, init, noGrad, ops } from "../tensor/index.js";
-import { activation, type EncoderBatch } from "./bert.js";
-import type { EncoderConfig } from "./config.js";
-import { lastTokenRows, layerContext, type LayerContext, type SplittableModel } from "./model.js";
+import { Dropout, Embedding, LayerNorm, Linear, Module, ModuleList, Rng, Tensor, init, ops } from "../tensor/index.js";
+import { FeedForward } from "./blocks.js";
+import { lastTokenRows, layerContext, runLayers } from "./model.js";
+import { SplitAdapter, type EmbeddingParts } from "./split-adapter.js";
+import type { EncoderBatch, EncoderConfig } from "./types.js";
 
 /** Hugging Face's Conv1D: y = x W + b with W [in, out] — a Linear with the other layout. */
 export class Conv1D extends Linear {
   constructor(inF: number, outF: number, rng: Rng, std: number) {
     super(inF, outF, rng, { std, layout: "in_out" });
   }
+}
+
+/** GPT-2 initialises the projections into the residual stream with std / sqrt(2 * layers). */
+function residualStd(cfg: EncoderConfig): number {
+  return cfg.initializerRange / Math.sqrt(2 * cfg.numLayers);
 }
 
 class GPT2Attention extends Module {
@@ -24,7 +30,7 @@ class GPT2Attention extends Module {
     super();
     const h = cfg.hiddenSize;
     this.c_attn = this.child("c_attn", new Conv1D(h, 3 * h, rng, cfg.initializerRange));
-    this.c_proj = this.child("c_proj", new Conv1D(h, h, rng, cfg.initializerRange / Math.sqrt(2 * cfg.numLayers)));
+    this.c_proj = this.child("c_proj", new Conv1D(h, h, rng, residualStd(cfg)));
     this.resid_dropout = this.child("resid_dropout", new Dropout(cfg.hiddenDropout, rng));
   }
   forward(x: Tensor, mask: Float32Array): Tensor {
@@ -39,35 +45,19 @@ class GPT2Attention extends Module {
   }
 }
 
-class GPT2MLP extends Module {
-  readonly c_fc: Conv1D;
-  readonly c_proj: Conv1D;
-  readonly dropout: Dropout;
-  constructor(
-    private readonly cfg: EncoderConfig,
-    rng: Rng,
-  ) {
-    super();
-    this.c_fc = this.child("c_fc", new Conv1D(cfg.hiddenSize, cfg.intermediateSize, rng, cfg.initializerRange));
-    this.c_proj = this.child("c_proj", new Conv1D(cfg.intermediateSize, cfg.hiddenSize, rng, cfg.initializerRange / Math.sqrt(2 * cfg.numLayers)));
-    this.dropout = this.child("dropout", new Dropout(cfg.hiddenDropout, rng));
-  }
-  forward(x: Tensor): Tensor {
-    return this.dropout.forward(this.c_proj.forward(activation(this.cfg.hiddenAct, this.c_fc.forward(x))));
-  }
-}
-
 export class GPT2Block extends Module {
   readonly ln_1: LayerNorm;
   readonly attn: GPT2Attention;
   readonly ln_2: LayerNorm;
-  readonly mlp: GPT2MLP;
+  readonly mlp: FeedForward;
   constructor(cfg: EncoderConfig, rng: Rng) {
     super();
     this.ln_1 = this.child("ln_1", new LayerNorm(cfg.hiddenSize, cfg.layerNormEps));
     this.attn = this.child("attn", new GPT2Attention(cfg, rng));
     this.ln_2 = this.child("ln_2", new LayerNorm(cfg.hiddenSize, cfg.layerNormEps));
-    this.mlp = this.child("mlp", new GPT2MLP(cfg, rng));
+    const cFc = new Conv1D(cfg.hiddenSize, cfg.intermediateSize, rng, cfg.initializerRange);
+    const cProj = new Conv1D(cfg.intermediateSize, cfg.hiddenSize, rng, residualStd(cfg));
+    this.mlp = this.child("mlp", new FeedForward(cfg, rng, ["c_fc", cFc], ["c_proj", cProj]));
   }
   forward(x: Tensor, mask: Float32Array): Tensor {
     const a = ops.add(this.attn.forward(this.ln_1.forward(x), mask), x);
@@ -93,44 +83,23 @@ export class GPT2Model extends Module {
     for (let i = 0; i < cfg.numLayers; i++) this.h.push(new GPT2Block(cfg, rng));
     this.ln_f = this.child("ln_f", new LayerNorm(cfg.hiddenSize, cfg.layerNormEps));
   }
-  embed(batch: EncoderBatch): Tensor {
-    return this.fromWordVectors(this.wte.forward(batch.inputIds, [batch.batchSize, batch.seqLen]), batch);
-  }
-  fromWordVectors(words: Tensor, batch: EncoderBatch): Tensor {
-    const { batchSize: B, seqLen: T } = batch;
-    if (T > this.cfg.maxPositions) throw new Error(`sequence length ${T} exceeds the model's ${this.cfg.maxPositions} positions`);
-    const pos = Int32Array.from({ length: B * T }, (_, i) => i % T);
-    return this.drop.forward(ops.add(words, this.wpe.forward(pos, [B, T])));
+  /** wte + wpe -> drop: no LayerNorm, no token types. */
+  get embeddings(): EmbeddingParts {
+    return { words: this.wte, positions: this.wpe, tokenTypes: null, norm: null, dropout: this.drop, positionPaddingIdx: null };
   }
 }
 
-abstract class GPT2Base extends Module implements SplittableModel {
-  abstract readonly config: EncoderConfig;
+abstract class GPT2Base extends SplitAdapter {
   abstract readonly transformer: GPT2Model;
+  /** Both wte. and wpe. */
   readonly embeddingPrefix = "transformer.w";
-  get numLayers(): number {
-    return this.transformer.h.items.length;
+  protected readonly layerPath = "transformer.h";
+  protected embeddingParts(): EmbeddingParts {
+    return this.transformer.embeddings;
   }
-  layerPrefix(i: number): string {
-    return `transformer.h.${i}.`;
+  protected blocks(): GPT2Block[] {
+    return this.transformer.h.items;
   }
-  embed(batch: EncoderBatch): Tensor {
-    return this.transformer.embed(batch);
-  }
-  embedVectors(words: Tensor, batch: EncoderBatch): Tensor {
-    return this.transformer.fromWordVectors(words, batch);
-  }
-  embedCandidates(t: number): Float32Array {
-    const tr = this.transformer;
-    return noGrad(() => {
-      const row = ops.selectRows(tr.wpe.weight, [t]);
-      return ops.add(tr.wte.weight, ops.reshape(row, [row.size])).data.slice();
-    });
-  }
-  layer(i: number, hidden: Tensor, ctx: LayerContext): Tensor {
-    return this.transformer.h.items[i]!.forward(hidden, ctx.mask);
-  }
-  abstract classify(hidden: Tensor, batch: EncoderBatch): Tensor;
 }
 
 export class GPT2LMHeadModel extends GPT2Base {
@@ -145,16 +114,14 @@ export class GPT2LMHeadModel extends GPT2Base {
 
   /** Next-token logits [B, T, V] (lm_head tied to wte). */
   lmLogits(hidden: Tensor): Tensor {
-    return ops.linear(this.transformer.ln_f.forward(hidden), this.transformer.wte.weight);
+    return ops.linear(this.transformer.ln_f.forward(hidden), this.wordEmbeddings());
   }
 
   /** Mean next-token cross-entropy over real (unpadded) positions. */
   lmLoss(batch: EncoderBatch): { loss: Tensor; logits: Tensor; lnF: Tensor } {
-    const ctx = layerContext(batch);
-    let h = this.embed(batch);
-    for (let i = 0; i < this.numLayers; i++) h = this.layer(i, h, ctx);
+    const h = runLayers(this, this.embed(batch), layerContext(batch), 0, this.numLayers);
     const lnF = this.transformer.ln_f.forward(h);
-    const logits = ops.linear(lnF, this.transformer.wte.weight);
+    const logits = ops.linear(lnF, this.wordEmbeddings());
     const { batchSize: B, seqLen: T, inputIds, attentionMask } = batch;
     const targets = new Int32Array(B * T).fill(-100);
     for (let b = 0; b < B; b++)

@@ -1,36 +1,9 @@
-// What every architecture offers the split protocol: the embedding step, the layers one by one,
-// and the task head, so that a model can be cut after any layer k (k = 0: after the embeddings)
-// with hidden_states[k] being exactly what a bottom of k layers hands over.
-import type { Module, Tensor } from "../tensor/index.js";
-import type { EncoderBatch } from "./bert.js";
-import type { EncoderConfig } from "./config.js";
+// Running a SplittableModel (see types.ts): the additive mask, layers [from, to), every hidden
+// state, the full forward pass, and the rows task heads read.
+import type { Tensor } from "../tensor/index.js";
+import type { EncoderBatch, LayerContext, SplittableModel } from "./types.js";
 
-export interface LayerContext {
-  batch: EncoderBatch;
-  /** Additive key mask [B, T] built once per batch. */
-  mask: Float32Array;
-}
-
-export interface SplittableModel extends Module {
-  readonly config: EncoderConfig;
-  readonly numLayers: number;
-  /** Checkpoint-name prefix of the embedding parameters ("bert.embeddings."). */
-  readonly embeddingPrefix: string;
-  /** Checkpoint-name prefix of layer i's parameters ("bert.encoder.layer.3."). */
-  layerPrefix(i: number): string;
-  embed(batch: EncoderBatch): Tensor;
-  layer(i: number, hidden: Tensor, ctx: LayerContext): Tensor;
-  /** Task logits [B, numLabels] from the last hidden state. */
-  classify(hidden: Tensor, batch: EncoderBatch): Tensor;
-  /**
-   * The embedding output (hidden_states[0], eval mode) of every vocabulary token placed at
-   * sequence index t of a right-padded batch, [V, d]: what an attacker who knows the bottom
-   * compares k = 0 representations with.
-   */
-  embedCandidates(t: number): Float32Array;
-  /** The embedding stage on given word vectors [B, T, d] (inversion by optimisation). */
-  embedVectors(words: Tensor, batch: EncoderBatch): Tensor;
-}
+export type { EncoderBatch, LayerContext, SplittableModel } from "./types.js";
 
 export function layerContext(batch: EncoderBatch): LayerContext {
   return { batch, mask: additiveMask(batch.attentionMask) };

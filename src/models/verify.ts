@@ -4,11 +4,11 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Tensor, backward, ops, tidy } from "../tensor/index.js";
-import type { EncoderBatch } from "./bert.js";
+import type { EncoderBatch, SplittableModel } from "./types.js";
 import { BertForSequenceClassification } from "./bert.js";
 import { CheckpointError, loadPretrained } from "./checkpoint.js";
 import { GPT2LMHeadModel } from "./gpt2.js";
-import { hiddenStates, type SplittableModel } from "./model.js";
+import { hiddenStates } from "./model.js";
 
 interface GoldenTensor {
   shape: number[];

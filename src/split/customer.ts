@@ -49,7 +49,7 @@ export function buildPrivatizer(
   train: Encoded[],
   numLabels: number,
 ): Privatizer {
-  const embeddings = model.namedParameters().find(([n]) => /(word_embeddings|wte)\.weight$/.test(n))?.[1];
+  const embeddings = model.wordEmbeddings();
   return createPrivatizer(spec.name, spec.params, {
     trainingSet: {
       inputIds: train.map((x) => x.ids),
@@ -57,7 +57,7 @@ export function buildPrivatizer(
       numLabels,
       vocabSize: model.config.vocabSize,
     },
-    vocabEmbeddings: embeddings ? { data: embeddings.data, rows: embeddings.shape[0]!, dim: embeddings.shape[1]! } : undefined,
+    vocabEmbeddings: { data: embeddings.data, rows: embeddings.shape[0]!, dim: embeddings.shape[1]! },
     specialTokenIds: new Set([tok.clsId, tok.sepId, tok.padId, tok.bosId, tok.eosId].filter((x): x is number => x !== undefined)),
   });
 }

@@ -5,7 +5,12 @@
 // `tidy(fn)` opens a scope: every buffer allocated inside goes back to the pool when fn returns,
 // except the data of the tensors fn returns or passes to keep(). Outside any scope, buffers are
 // simply left to the garbage collector.
-import type { Tensor } from "./tensor.js";
+/** What a scope needs of a tensor (structural, so this file does not import tensor.ts, which imports it). */
+interface ScopedTensor {
+  data: Float32Array;
+  shape: readonly number[];
+  node: unknown;
+}
 
 // Idle ArrayBuffers by byte capacity. Capacities are rounded up to 8 steps per power of two
 // (at most 12.5% slack), so batches whose sizes vary a little (masked-LM rows) still reuse memory.
@@ -81,17 +86,17 @@ export function release(buf: View): void {
 }
 
 /** Marks tensors whose data must survive the innermost scope. Returns its argument. */
-export function keep<T extends Tensor | Tensor[]>(t: T): T {
+export function keep<T extends ScopedTensor | ScopedTensor[]>(t: T): T {
   const s = scopes[scopes.length - 1];
   if (s) for (const x of Array.isArray(t) ? t : [t]) s.kept.add(x.data);
   return t;
 }
 
-function collectTensors(v: unknown, out: Tensor[], depth = 0): void {
+function collectTensors(v: unknown, out: ScopedTensor[], depth = 0): void {
   // Typed arrays are skipped whole: enumerating a [B, T, d] payload's values cost ~20% of a client step.
   if (!v || typeof v !== "object" || depth > 2 || ArrayBuffer.isView(v)) return;
-  if ((v as Tensor).data instanceof Float32Array && Array.isArray((v as Tensor).shape)) {
-    out.push(v as Tensor);
+  if ((v as ScopedTensor).data instanceof Float32Array && Array.isArray((v as ScopedTensor).shape)) {
+    out.push(v as ScopedTensor);
     return;
   }
   for (const x of Array.isArray(v) ? v : Object.values(v as object)) collectTensors(x, out, depth + 1);
@@ -113,7 +118,7 @@ export function tidy<T>(fn: () => T): T {
     for (const b of scope.buffers) release(b);
     throw e;
   }
-  const out: Tensor[] = [];
+  const out: ScopedTensor[] = [];
   collectTensors(result, out);
   for (const t of out) scope.kept.add(t.data);
   scopes.pop();

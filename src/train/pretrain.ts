@@ -207,7 +207,7 @@ export function initEmbeddingsFromGlove(model: LmModel, path: string, rng: Rng):
   const present = tensors.get("present");
   if (!emb || !present) throw new Error(`${path}: expected tensors "embeddings" [V, d] and "present" [V]`);
   const [V, d] = emb.shape as [number, number];
-  const weight = model instanceof GPT2LMHeadModel ? model.transformer.wte.weight : model.bert.embeddings.word_embeddings.weight;
+  const weight = model.wordEmbeddings();
   const [Vm, H] = weight.shape as [number, number];
   if (V !== Vm) throw new Error(`${path}: ${V} rows but the model's vocabulary has ${Vm}`);
   const P = Float64Array.from({ length: d * H }, () => rng.normal() / Math.sqrt(d));
