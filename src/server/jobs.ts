@@ -7,7 +7,9 @@ import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { loadClassifier } from "../models/checkpoint.js";
 import type { SplittableModel } from "../models/model.js";
-import { getPeft, loadPeft, savePeft, type PeftInstance } from "../peft/index.js";
+import { ParamError } from "../params/index.js";
+import { checkPeftParams, listPeft, loadPeft, savePeft, type PeftInstance } from "../peft/index.js";
+import { checkMechanismParams } from "../privacy/index.js";
 import {
   closeEpoch,
   fineTuneOptimizer,
@@ -52,15 +54,14 @@ const num = (v: unknown, name: string, ok: (x: number) => boolean, rule: string)
 };
 const posInt = (x: number): boolean => Number.isInteger(x) && x > 0;
 
-function paramsRecord(v: unknown, name: string, lists = false): Record<string, string | number | boolean> {
-  if (v === undefined) return {};
-  if (!v || typeof v !== "object" || Array.isArray(v)) throw badRequest(`${name} must be an object`);
-  for (const [k, x] of Object.entries(v)) {
-    const isList = lists && Array.isArray(x) && x.every((y) => typeof y === "string");
-    if (!isList && !["string", "number", "boolean"].includes(typeof x))
-      throw badRequest(`${name}.${k} must be a string, number or boolean${lists ? " (or a list of strings)" : ""}`);
+/** A registry's verdict on untrusted params, as a 400 naming the problem. */
+function declared<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof ParamError) throw badRequest(e.message);
+    throw e;
   }
-  return v as Record<string, string | number | boolean>;
 }
 
 export class JobManager {
@@ -89,15 +90,18 @@ export class JobManager {
     if (!Array.isArray(labels) || labels.length < 2 || labels.some((l) => typeof l !== "string"))
       throw badRequest("labels must be a list of at least two label names");
     const peft = (b.peft ?? {}) as Record<string, unknown>;
-    if (typeof peft.name !== "string") throw badRequest("peft.name is required (lora, adapter, prompt, prefix, bitfit, full)");
-    try {
-      getPeft(peft.name);
-    } catch (e) {
-      throw badRequest((e as Error).message);
-    }
+    if (typeof peft.name !== "string")
+      throw badRequest(
+        `peft.name is required (${listPeft()
+          .map((m) => m.name)
+          .join(", ")})`,
+      );
     const priv = (b.privatizer ?? {}) as Record<string, unknown>;
     if (typeof priv.name !== "string")
       throw badRequest("privatizer.name is required (a description of what the customer applies)");
+    // Both are checked against the registries' declarations: a job that cannot run is never created.
+    const peftParams = declared(() => checkPeftParams(peft.name as string, (peft.params ?? {}) as Record<string, unknown>));
+    const privParams = declared(() => checkMechanismParams(priv.name as string, (priv.params ?? {}) as Record<string, unknown>));
     const h = (b.hyper ?? {}) as Record<string, unknown>;
     const d = TRAINING_DEFAULTS;
     const hyper: Hyper = {
@@ -116,10 +120,10 @@ export class JobManager {
       model,
       split,
       labels: labels as string[],
-      peft: { name: peft.name, params: paramsRecord(peft.params, "peft.params", true) },
+      peft: { name: peft.name, params: peftParams },
       privatizer: {
         name: priv.name,
-        params: paramsRecord(priv.params, "privatizer.params"),
+        params: privParams as JobSpec["privatizer"]["params"],
         description: typeof priv.description === "string" ? priv.description.slice(0, 500) : undefined,
       },
       hyper,
