@@ -7,7 +7,7 @@ import { checkPeftParams, getPeft, listPeft } from "../peft/index.js";
 import { checkMechanismParams, listPrivatizers, mechanismEntry } from "../privacy/index.js";
 import { TRAINING_DEFAULTS, type TrainingSpec } from "../split/spec.js";
 import type { MechanismSpec } from "../wire/index.js";
-import { UsageError, asUsage, type OptionDecl, type ParsedArgs } from "./options.js";
+import { UsageError, asUsage, namesOption, type OptionDecl, type ParsedArgs } from "./options.js";
 
 export const DATA_OPTIONS: OptionDecl[] = [
   { name: "task", type: "string", placeholder: "NAME", help: `a built-in task (${taskNames.join(", ")})`, group: "Data" },
@@ -40,13 +40,7 @@ export const DATA_OPTIONS: OptionDecl[] = [
     group: "Data",
   },
   { name: "text-column", type: "string", placeholder: "NAME", help: "column holding the text", group: "Data" },
-  {
-    name: "text-pair-column",
-    type: "string",
-    placeholder: "NAME",
-    help: "column holding the second text of a pair",
-    group: "Data",
-  },
+  { name: "text-pair-column", type: "string", placeholder: "NAME", help: "column of the pair's second text", group: "Data" },
   { name: "label-column", type: "string", placeholder: "NAME", help: "column holding the label", group: "Data" },
   { name: "labels", type: "list", placeholder: "A,B,...", help: "label names in class order", group: "Data" },
   { name: "max-train", type: "int", min: 1, help: "use at most N training examples", group: "Data" },
@@ -75,42 +69,37 @@ function registryOptions(entries: Declared[], group: string, also: string): Opti
   }));
 }
 
+/** `--NAME` choosing one registry entry, then one option per flag its entries declare. */
+function registryGroup(
+  option: string,
+  what: string,
+  entries: Declared[],
+  dflt: string,
+  group: string,
+  also: string,
+): OptionDecl[] {
+  const names = entries.map((e) => e.name);
+  return [namesOption(option, what, names, { default: dflt, group }), ...registryOptions(entries, group, also)];
+}
+
 export function mechanismOptions(): OptionDecl[] {
-  const mechs = listPrivatizers();
+  const noiseSeedHelp = "a seeded noise stream for reproducible experiments (default: CSPRNG noise)";
   return [
-    {
-      name: "privatizer",
-      type: "string",
-      default: TRAINING_DEFAULTS.privatizer,
-      placeholder: "NAME",
-      help: `the customer's mechanism: ${mechs.map((m) => m.name).join(", ")}`,
-      group: "Privacy",
-    },
-    ...registryOptions(mechs, "Privacy", "privatizer"),
-    {
-      name: "noise-seed",
-      type: "int",
-      min: 0,
-      help: "a seeded noise stream for reproducible experiments (default: CSPRNG noise)",
-      group: "Privacy",
-    },
+    ...registryGroup(
+      "privatizer",
+      "the customer's mechanism",
+      listPrivatizers(),
+      TRAINING_DEFAULTS.privatizer,
+      "Privacy",
+      "privatizer",
+    ),
+    { name: "noise-seed", type: "int", min: 0, help: noiseSeedHelp, group: "Privacy" },
     { name: "seeded-noise", type: "boolean", help: "seed the noise from --seed (experiments only)", group: "Privacy" },
   ];
 }
 
 export function peftOptions(): OptionDecl[] {
-  const methods = listPeft();
-  return [
-    {
-      name: "peft",
-      type: "string",
-      default: TRAINING_DEFAULTS.peft,
-      placeholder: "NAME",
-      help: `the vendor's PEFT method: ${methods.map((m) => m.name).join(", ")}`,
-      group: "PEFT",
-    },
-    ...registryOptions(methods, "PEFT", "method"),
-  ];
+  return registryGroup("peft", "the vendor's PEFT method", listPeft(), TRAINING_DEFAULTS.peft, "PEFT", "method");
 }
 
 /** The params of the selected entry from its flags; a flag it does not declare is a usage error. */
@@ -235,6 +224,14 @@ export function trainingSpecFrom(args: ParsedArgs): TrainingSpec {
     // Loaded last: every flag above is checked before the data is read.
     dataset: datasetFrom(args, seed),
   };
+}
+
+/** --model DIR and --out DIR, as every in-process command takes them. */
+export function modelAndOut(outHelp: string): OptionDecl[] {
+  return [
+    { name: "model", type: "string", placeholder: "DIR", help: "a Hugging Face model directory (e.g. models/sap-bert-mini)" },
+    { name: "out", type: "string", placeholder: "DIR", help: outHelp },
+  ];
 }
 
 export const OUTPUT_OPTIONS: OptionDecl[] = [

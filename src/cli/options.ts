@@ -137,3 +137,21 @@ export function asUsage<T>(f: () => T): T {
     throw e;
   }
 }
+
+/** An option naming registry entries (`--privatizer NAME`, `--attacks A,B`): its help lists what is registered. */
+export function namesOption(
+  name: string,
+  what: string,
+  names: string[],
+  opts: { default?: string | string[]; group: string; list?: boolean },
+): OptionDecl {
+  const list = opts.list === true;
+  return {
+    name,
+    type: list ? "list" : "string",
+    placeholder: list ? "A,B" : "NAME",
+    help: `${what}: ${names.join(", ")}`,
+    ...(opts.default !== undefined ? { default: opts.default } : {}),
+    group: opts.group,
+  };
+}

@@ -79,6 +79,26 @@ function tableTask(
 
 const binarySentiment = ["negative", "positive"];
 
+/** A GLUE sentence-pair task in datasets/glue/NAME: TSV with two text columns and a label column. */
+function gluePairs(
+  title: string,
+  name: string,
+  train: string,
+  [a, b, label]: [string, string, string],
+  labels: string[],
+): TaskSpec {
+  return tableTask(
+    title,
+    ["datasets", "glue", name],
+    { train, dev: "dev.tsv" },
+    {
+      format: "tsv",
+      columns: { textColumn: a, textPairColumn: b, labelColumn: label },
+      labels,
+    },
+  );
+}
+
 const tasks: Record<TaskName, TaskSpec> = {
   sst2: tableTask(
     "SST-2 (GLUE), binary sentiment of movie-review sentences",
@@ -107,25 +127,19 @@ const tasks: Record<TaskName, TaskSpec> = {
       labels: ["unacceptable", "acceptable"],
     },
   ),
-  mrpc: tableTask(
+  mrpc: gluePairs(
     "MRPC (GLUE), paraphrase pairs; train rebuilt from the MSR release (complete 3,668 pairs)",
-    ["datasets", "glue", "MRPC"],
-    { train: "train_rebuilt_from_msr.tsv", dev: "dev.tsv" },
-    {
-      format: "tsv",
-      columns: { textColumn: "#1 String", textPairColumn: "#2 String", labelColumn: "Quality" },
-      labels: ["not_equivalent", "equivalent"],
-    },
+    "MRPC",
+    "train_rebuilt_from_msr.tsv",
+    ["#1 String", "#2 String", "Quality"],
+    ["not_equivalent", "equivalent"],
   ),
-  rte: tableTask(
+  rte: gluePairs(
     "RTE (GLUE), textual entailment pairs",
-    ["datasets", "glue", "RTE"],
-    { train: "train.tsv", dev: "dev.tsv" },
-    {
-      format: "tsv",
-      columns: { textColumn: "sentence1", textPairColumn: "sentence2", labelColumn: "label" },
-      labels: ["entailment", "not_entailment"],
-    },
+    "RTE",
+    "train.tsv",
+    ["sentence1", "sentence2", "label"],
+    ["entailment", "not_entailment"],
   ),
   sst5: {
     title: "SST-5, five-class sentiment of whole sentences (root labels of the Stanford Sentiment Treebank)",

@@ -255,6 +255,18 @@ export async function runPrivacySweep(opts: SweepOptions): Promise<{ rows: Sweep
     for (const name of opts.attacks) {
       const cell = { privatizer: s.name, budget: s.budget, eta: s.eta, split: opts.split, attack: name, seed, accuracy };
       const entry = attackEntry(name);
+      // Each finished attack is on disk at once: an interrupted sweep loses at most the attack in progress.
+      const record = (row: SweepRow, result: string): void => {
+        rows.push(row);
+        appendFileSync(jsonl, JSON.stringify(row) + "\n");
+        emit({
+          task: "eval",
+          done: finished,
+          total: cells.length,
+          unit: "runs",
+          message: `${label}, seed ${seed}, ${name}: ${result}`,
+        });
+      };
       const params = checkAttackParams(name, opts.attackParams?.[name] ?? {});
       if (entry.kind === "attribute") {
         const r = entry.run(ctx, opts.dataset, params);
@@ -270,15 +282,7 @@ export async function runPrivacySweep(opts: SweepOptions): Promise<{ rows: Sweep
           attack_success: r.accuracy,
           attack_baseline: r.majorityBaseline,
         };
-        rows.push(row);
-        appendFileSync(jsonl, JSON.stringify(row) + "\n");
-        emit({
-          task: "eval",
-          done: finished,
-          total: cells.length,
-          unit: "runs",
-          message: `${label}, seed ${seed}, ${name}: ${(100 * r.accuracy).toFixed(2)}% (majority ${(100 * r.majorityBaseline).toFixed(2)}%)`,
-        });
+        record(row, `${(100 * r.accuracy).toFixed(2)}% (majority ${(100 * r.majorityBaseline).toFixed(2)}%)`);
         continue;
       }
       const attack = entry.create(params);
@@ -300,15 +304,7 @@ export async function runPrivacySweep(opts: SweepOptions): Promise<{ rows: Sweep
         attack_success: Number.NaN,
         attack_baseline: Number.NaN,
       };
-      rows.push(row);
-      appendFileSync(jsonl, JSON.stringify(row) + "\n");
-      emit({
-        task: "eval",
-        done: finished,
-        total: cells.length,
-        unit: "runs",
-        message: `${label}, seed ${seed}, ${name}: token recovery ${(100 * m.recall).toFixed(2)}%`,
-      });
+      record(row, `token recovery ${(100 * m.recall).toFixed(2)}%`);
     }
     done.add(key({ privatizer: s.name, eta: s.eta, seed }));
     finished++;

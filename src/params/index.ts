@@ -141,3 +141,18 @@ export function shortJson(v: unknown, max = 60): string {
 export function shortText(s: string, max = 60): string {
   return s.length > max ? `${s.slice(0, max)}… (${s.length} characters)` : s;
 }
+
+/** A mechanism's privacy budget: a positive number, required, varied by sweeps over `sweep`. */
+export function positiveBudget(name: string, help: string, sweep: readonly number[], flag?: string): ParamDecl {
+  return {
+    name,
+    type: "number",
+    min: 0,
+    minExclusive: true,
+    required: true,
+    budget: true,
+    sweep,
+    help,
+    ...(flag ? { flag } : {}),
+  };
+}

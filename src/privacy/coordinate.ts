@@ -1,44 +1,47 @@
 // Per-coordinate noise, for comparison with d_χ: Gaussian N(0, σ²) and Laplace(0, b) added to
 // each coordinate of each real token's vector. `none` releases the representation unchanged.
+import { positiveBudget } from "../params/index.js";
 import type { NoiseSource } from "./noise.js";
 import { registerPrivatizer, type PrivatizeInput, type Privatizer } from "./privatizer.js";
 
-function perCoordinate(input: PrivatizeInput, draw: () => number): Float32Array {
-  const { hidden, batchSize: B, seqLen: T, dim: d, attentionMask } = input;
-  const out = hidden.slice();
-  for (let i = 0; i < B * T; i++) if (attentionMask[i]) for (let j = 0; j < d; j++) out[i * d + j]! += draw();
-  return out;
-}
-
-export class GaussianPrivatizer implements Privatizer {
-  readonly name = "gaussian";
-  constructor(readonly sigma: number) {}
+/** Adds draw() to every coordinate of every real token. */
+class CoordinateNoise implements Privatizer {
+  constructor(
+    readonly name: string,
+    private readonly param: string,
+    private readonly symbol: string,
+    readonly scale: number,
+    /** One draw of unit scale. */
+    private readonly draw: (noise: NoiseSource) => number,
+  ) {}
   get params(): Record<string, number> {
-    return { sigma: this.sigma };
+    return { [this.param]: this.scale };
   }
   privatize(input: PrivatizeInput, noise: NoiseSource): Float32Array {
-    return perCoordinate(input, () => this.sigma * noise.normal());
+    const { hidden, batchSize: B, seqLen: T, dim: d, attentionMask } = input;
+    const out = hidden.slice();
+    for (let i = 0; i < B * T; i++)
+      if (attentionMask[i]) for (let j = 0; j < d; j++) out[i * d + j]! += this.scale * this.draw(noise);
+    return out;
   }
   describe(): string {
-    return `Gaussian noise per coordinate, σ = ${this.sigma}`;
+    return `${this.name === "gaussian" ? "Gaussian" : "Laplace"} noise per coordinate, ${this.symbol} = ${this.scale}`;
   }
 }
 
-export class LaplacePrivatizer implements Privatizer {
-  readonly name = "laplace";
-  constructor(readonly b: number) {}
-  get params(): Record<string, number> {
-    return { b: this.b };
+export class GaussianPrivatizer extends CoordinateNoise {
+  constructor(readonly sigma: number) {
+    super("gaussian", "sigma", "σ", sigma, (noise) => noise.normal());
   }
-  privatize(input: PrivatizeInput, noise: NoiseSource): Float32Array {
-    // Inverse CDF: b · sign(u) · −ln(1 − 2|u|), u uniform in (−1/2, 1/2).
-    return perCoordinate(input, () => {
+}
+
+export class LaplacePrivatizer extends CoordinateNoise {
+  constructor(readonly b: number) {
+    // Inverse CDF: sign(u) · −ln(1 − 2|u|), u uniform in (−1/2, 1/2).
+    super("laplace", "b", "b", b, (noise) => {
       const u = noise.uniform() - 0.5;
-      return -this.b * Math.sign(u) * Math.log(1 - 2 * Math.abs(u));
+      return -Math.sign(u) * Math.log(1 - 2 * Math.abs(u));
     });
-  }
-  describe(): string {
-    return `Laplace noise per coordinate, b = ${this.b}`;
   }
 }
 
@@ -62,35 +65,12 @@ registerPrivatizer({
 registerPrivatizer({
   name: "gaussian",
   summary: "Gaussian N(0, σ²) per coordinate",
-  params: [
-    {
-      name: "sigma",
-      type: "number",
-      min: 0,
-      minExclusive: true,
-      required: true,
-      budget: true,
-      sweep: [0.25, 0.5, 1, 2],
-      help: "σ: noise standard deviation per coordinate (larger, more noise)",
-    },
-  ],
+  params: [positiveBudget("sigma", "σ: noise standard deviation per coordinate (larger, more noise)", [0.25, 0.5, 1, 2])],
   create: (p) => new GaussianPrivatizer(p.sigma as number),
 });
 registerPrivatizer({
   name: "laplace",
   summary: "Laplace(0, b) per coordinate",
-  params: [
-    {
-      name: "b",
-      type: "number",
-      min: 0,
-      minExclusive: true,
-      required: true,
-      budget: true,
-      flag: "laplace-b",
-      sweep: [0.25, 0.5, 1, 2],
-      help: "b: Laplace scale per coordinate (larger, more noise)",
-    },
-  ],
+  params: [positiveBudget("b", "b: Laplace scale per coordinate (larger, more noise)", [0.25, 0.5, 1, 2], "laplace-b")],
   create: (p) => new LaplacePrivatizer(p.b as number),
 });

@@ -7,7 +7,8 @@
 // Training rows of class c use row c; at inference (label unknown) η[m] = max_c η[c][m]. Tokens
 // never seen get the floor 0.6 · η₀.
 import { readFileSync, writeFileSync } from "node:fs";
-import { addTokenNoise } from "./dchi.js";
+import { positiveBudget } from "../params/index.js";
+import { NOISE_CLIP, addTokenNoise } from "./dchi.js";
 import type { NoiseSource } from "./noise.js";
 import { registerPrivatizer, type PrivatizeInput, type Privatizer } from "./privatizer.js";
 
@@ -158,24 +159,8 @@ registerPrivatizer({
   name: "cti",
   summary: "d_χ with contributing-token budgets from the training set (η per token, η₀ at the floor)",
   params: [
-    {
-      name: "eta",
-      type: "number",
-      min: 0,
-      minExclusive: true,
-      required: true,
-      budget: true,
-      sweep: [25, 50, 100, 200],
-      help: "η₀: the budget of the least contributing tokens",
-    },
-    {
-      name: "clip",
-      type: "number",
-      min: 0,
-      minExclusive: true,
-      flag: "noise-clip",
-      help: "clip each vector to this norm before the noise",
-    },
+    positiveBudget("eta", "η₀: the budget of the least contributing tokens", [25, 50, 100, 200]),
+    NOISE_CLIP,
     {
       name: "table",
       type: "string",

@@ -9,6 +9,7 @@
 //   norm is ρ/ε_rel, so η = ε_rel · d / ρ  (see etaFromRelative).
 // - per-coordinate budgets (a Laplace/Gaussian ε per dimension) are not d_χ; use the laplace or
 //   gaussian mechanisms for those comparisons.
+import { positiveBudget, type ParamDecl } from "../params/index.js";
 import { sampleGamma, sampleUnitVector, type NoiseSource } from "./noise.js";
 import { registerPrivatizer, type PrivatizeInput, type Privatizer } from "./privatizer.js";
 
@@ -78,28 +79,19 @@ export class DchiPrivatizer implements Privatizer {
   }
 }
 
+/** Clipping before d_χ noise (dchi and cti): bounds the sensitivity the budget refers to. */
+export const NOISE_CLIP: ParamDecl = {
+  name: "clip",
+  type: "number",
+  min: 0,
+  minExclusive: true,
+  flag: "noise-clip",
+  help: "clip each vector to this norm before the noise (bounds the sensitivity)",
+};
+
 registerPrivatizer({
   name: "dchi",
   summary: "d_χ-privacy: z = r·u, u uniform on the sphere, r ~ Gamma(d, 1/η); E‖z‖ = d/η",
-  params: [
-    {
-      name: "eta",
-      type: "number",
-      min: 0,
-      minExclusive: true,
-      required: true,
-      budget: true,
-      sweep: [25, 50, 100, 200],
-      help: "η: the d_χ budget (larger, less noise)",
-    },
-    {
-      name: "clip",
-      type: "number",
-      min: 0,
-      minExclusive: true,
-      flag: "noise-clip",
-      help: "clip each vector to this norm before the noise (bounds the sensitivity)",
-    },
-  ],
+  params: [positiveBudget("eta", "η: the d_χ budget (larger, less noise)", [25, 50, 100, 200]), NOISE_CLIP],
   create: (p) => new DchiPrivatizer(p.eta as number, p.clip as number | undefined),
 });

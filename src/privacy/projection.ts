@@ -4,6 +4,7 @@
 import { native } from "../tensor/native.js";
 import { sampleDchi } from "./dchi.js";
 import type { NoiseSource } from "./noise.js";
+import { positiveBudget } from "../params/index.js";
 import { registerPrivatizer, type PrivatizeInput, type Privatizer } from "./privatizer.js";
 
 export interface VocabEmbeddings {
@@ -94,18 +95,7 @@ export class ProjectionPrivatizer implements Privatizer {
 registerPrivatizer({
   name: "projection",
   summary: "text-to-text: d_χ noise on word embeddings, then the nearest vocabulary token (use at k = 0)",
-  params: [
-    {
-      name: "eta",
-      type: "number",
-      min: 0,
-      minExclusive: true,
-      required: true,
-      budget: true,
-      sweep: [5, 10, 25, 50],
-      help: "η: the d_χ budget on word embeddings",
-    },
-  ],
+  params: [positiveBudget("eta", "η: the d_χ budget on word embeddings", [5, 10, 25, 50])],
   create: (p, ctx) => {
     if (!ctx.vocabEmbeddings) throw new Error("privatizer projection needs the vocabulary embedding matrix of the model");
     return new ProjectionPrivatizer(p.eta as number, ctx.vocabEmbeddings, ctx.specialTokenIds);

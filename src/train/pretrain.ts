@@ -13,42 +13,31 @@ import { loadTrainerCheckpoint, saveTrainerCheckpoint } from "../split/checkpoin
 import { packCorpus } from "./corpus.js";
 import { RateMeter, type ProgressListener } from "../split/progress.js";
 
+/** A BERT masked-LM config.json with the BERT vocabulary, 128 positions and BERT's other defaults. */
+function bertPreset(hidden: number, layers: number, heads: number, intermediate: number): Record<string, unknown> {
+  return {
+    architectures: ["BertForMaskedLM"],
+    model_type: "bert",
+    vocab_size: 30522,
+    hidden_size: hidden,
+    num_hidden_layers: layers,
+    num_attention_heads: heads,
+    intermediate_size: intermediate,
+    hidden_act: "gelu",
+    max_position_embeddings: 128,
+    type_vocab_size: 2,
+    layer_norm_eps: 1e-12,
+    hidden_dropout_prob: 0.1,
+    attention_probs_dropout_prob: 0.1,
+    initializer_range: 0.02,
+    pad_token_id: 0,
+  };
+}
+
 /** Architectures the project ships (the issue's sizes), as config.json contents. */
 export const PRESETS: Record<string, Record<string, unknown>> = {
-  "sap-bert-mini": {
-    architectures: ["BertForMaskedLM"],
-    model_type: "bert",
-    vocab_size: 30522,
-    hidden_size: 256,
-    num_hidden_layers: 4,
-    num_attention_heads: 4,
-    intermediate_size: 1024,
-    hidden_act: "gelu",
-    max_position_embeddings: 128,
-    type_vocab_size: 2,
-    layer_norm_eps: 1e-12,
-    hidden_dropout_prob: 0.1,
-    attention_probs_dropout_prob: 0.1,
-    initializer_range: 0.02,
-    pad_token_id: 0,
-  },
-  "sap-bert-tiny": {
-    architectures: ["BertForMaskedLM"],
-    model_type: "bert",
-    vocab_size: 30522,
-    hidden_size: 128,
-    num_hidden_layers: 2,
-    num_attention_heads: 2,
-    intermediate_size: 512,
-    hidden_act: "gelu",
-    max_position_embeddings: 128,
-    type_vocab_size: 2,
-    layer_norm_eps: 1e-12,
-    hidden_dropout_prob: 0.1,
-    attention_probs_dropout_prob: 0.1,
-    initializer_range: 0.02,
-    pad_token_id: 0,
-  },
+  "sap-bert-mini": bertPreset(256, 4, 4, 1024),
+  "sap-bert-tiny": bertPreset(128, 2, 2, 512),
 };
 
 export interface PretrainOptions {

@@ -19,13 +19,7 @@ export const command: Command = {
     { name: "batch", type: "int", min: 1, help: "batch size (engine 16, service 32)", group: "engine" },
     { name: "seq", type: "int", min: 1, help: "sequence length (engine 64, service 32)", group: "engine" },
     { name: "no-torch", type: "boolean", help: "engine: skip the PyTorch side", group: "engine" },
-    {
-      name: "model",
-      type: "string",
-      placeholder: "DIR",
-      help: "service: a small model (e.g. models/sap-bert-tiny)",
-      group: "service",
-    },
+    { name: "model", type: "string", placeholder: "DIR", help: "service: a small model (sap-bert-tiny)", group: "service" },
     { name: "task", type: "string", default: "sst2", help: "service: the task", group: "service" },
     { name: "data-dir", type: "string", placeholder: "DIR", help: "service: the shared data folder", group: "service" },
     // 2,048 sentences = 64 steps per customer, so per-job set-up is not all it measures.

@@ -9,8 +9,8 @@ import { checkSweepAttacks, runPrivacySweep, sweepSettings, type SweepOptions } 
 import { budgetOf, describeParams } from "../../params/index.js";
 import { listPrivatizers } from "../../privacy/index.js";
 import { readDocuments } from "../../train/corpus.js";
-import { DATA_OPTIONS, datasetFrom } from "../flags.js";
-import { UsageError, asUsage, required, type Command, type ParsedArgs } from "../options.js";
+import { DATA_OPTIONS, datasetFrom, modelAndOut } from "../flags.js";
+import { UsageError, asUsage, namesOption, required, type Command, type ParsedArgs } from "../options.js";
 import { printJson, printLine, terminalProgress } from "../render.js";
 
 export const command: Command = {
@@ -19,19 +19,10 @@ export const command: Command = {
     "privacy evaluation: fine-tune and attack over mechanisms × budgets × seeds; JSON, CSV, SVG plot, Markdown/HTML report",
   usage: ["sap eval privacy --model DIR (--task NAME | --train FILE ...) --out DIR [options]"],
   options: () => [
-    { name: "model", type: "string", placeholder: "DIR", help: "a Hugging Face model directory" },
-    { name: "out", type: "string", placeholder: "DIR", help: "where results and the report go (a finished sweep resumes there)" },
+    ...modelAndOut("where results and the report go (a finished sweep resumes there)"),
     ...DATA_OPTIONS,
     { name: "split", type: "int", min: 0, default: 2, help: "cut after layer k", group: "Grid" },
-    {
-      name: "privatizers",
-      type: "list",
-      default: ["none", "dchi", "cti"],
-      help: `mechanisms: ${listPrivatizers()
-        .map((m) => m.name)
-        .join(", ")}`,
-      group: "Grid",
-    },
+    namesOption("privatizers", "mechanisms", mechanismNames(), { default: ["none", "dchi", "cti"], group: "Grid", list: true }),
     {
       name: "etas",
       type: "list",
@@ -57,15 +48,7 @@ export const command: Command = {
     },
     { name: "seeds", type: "int", min: 1, max: 100, default: 1, help: "seeds per cell", group: "Grid" },
     // The optimisation attack is the strongest behind k >= 1 layers (experiments/privacy-mini-v2): on by default.
-    {
-      name: "attacks",
-      type: "list",
-      default: ["nn-l2", "mlp", "optim"],
-      help: `attacks: ${listAttacks()
-        .map((a) => a.name)
-        .join(", ")}`,
-      group: "Attacks",
-    },
+    namesOption("attacks", "attacks", attackNames(), { default: ["nn-l2", "mlp", "optim"], group: "Attacks", list: true }),
     {
       name: "attack-param",
       type: "string",
@@ -161,6 +144,9 @@ export const command: Command = {
     else printLine(`report: ${join(out, "report.md")} (and report.html, plot.svg, results.json/csv)`);
   },
 };
+
+const mechanismNames = (): string[] => listPrivatizers().map((m) => m.name);
+const attackNames = (): string[] => listAttacks().map((a) => a.name);
 
 type Grid = Pick<SweepOptions, "privatizers" | "budgets" | "etas" | "mechanismParams" | "attacks" | "attackParams">;
 

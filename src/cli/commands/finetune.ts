@@ -3,7 +3,15 @@ import { appendFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { finetune } from "../../train/finetune.js";
 import { batchToFrame, type WireBatch } from "../../wire/index.js";
-import { DATA_OPTIONS, OUTPUT_OPTIONS, mechanismOptions, peftOptions, trainingOptions, trainingSpecFrom } from "../flags.js";
+import {
+  DATA_OPTIONS,
+  OUTPUT_OPTIONS,
+  mechanismOptions,
+  modelAndOut,
+  peftOptions,
+  trainingOptions,
+  trainingSpecFrom,
+} from "../flags.js";
 import { UsageError, required, type Command } from "../options.js";
 import { printJson, printLine, terminalProgress } from "../render.js";
 
@@ -13,8 +21,7 @@ export const command: Command = {
     "SAP fine-tuning in one process: bottom + privatizer (customer) and top + PEFT (vendor); writes the best adapter, metrics.json, metrics.jsonl and report.md",
   usage: ["sap finetune --model DIR (--task NAME | --train FILE ...) --out DIR [options]"],
   options: () => [
-    { name: "model", type: "string", placeholder: "DIR", help: "a Hugging Face model directory (e.g. models/sap-bert-mini)" },
-    { name: "out", type: "string", placeholder: "DIR", help: "where the adapter, metrics and report go" },
+    ...modelAndOut("where the adapter, metrics and report go"),
     ...DATA_OPTIONS,
     ...trainingOptions(),
     ...mechanismOptions(),
