@@ -65,53 +65,29 @@ interface ConfigKeys {
   classifierDropout: readonly [key: string, fallback?: number];
 }
 
-const BERT_KEYS: Omit<ConfigKeys, "padTokenId"> = {
-  hiddenSize: "hidden_size",
-  numLayers: "num_hidden_layers",
-  numHeads: "num_attention_heads",
-  intermediateSize: "intermediate_size",
-  hiddenAct: ["hidden_act", "gelu"],
-  maxPositions: [["max_position_embeddings"], 512],
-  typeVocabSize: [["type_vocab_size"], 2],
-  layerNormEps: [["layer_norm_eps"], 1e-12],
-  hiddenDropout: "hidden_dropout_prob",
-  attentionDropout: "attention_probs_dropout_prob",
-  classifierDropout: ["classifier_dropout"],
+/** One row per field, one column per architecture (RoBERTa reads BERT's keys; only its pad id differs). */
+type ByArchitecture<T> = Record<"bert" | "distilbert" | "gpt2", T> & { roberta?: T };
+
+const KEY_TABLE: { [F in keyof ConfigKeys]: ByArchitecture<ConfigKeys[F]> } = {
+  hiddenSize: { bert: "hidden_size", distilbert: "dim", gpt2: "n_embd" },
+  numLayers: { bert: "num_hidden_layers", distilbert: "n_layers", gpt2: "n_layer" },
+  numHeads: { bert: "num_attention_heads", distilbert: "n_heads", gpt2: "n_head" },
+  intermediateSize: { bert: "intermediate_size", distilbert: "hidden_dim", gpt2: "n_inner" },
+  hiddenAct: { bert: ["hidden_act", "gelu"], distilbert: ["activation", "gelu"], gpt2: ["activation_function", "gelu_new"] },
+  maxPositions: { bert: [["max_position_embeddings"], 512], distilbert: [["max_position_embeddings"], 512], gpt2: [["n_positions"], 1024] },
+  typeVocabSize: { bert: [["type_vocab_size"], 2], distilbert: 0, gpt2: 0 },
+  layerNormEps: { bert: [["layer_norm_eps"], 1e-12], distilbert: 1e-12, gpt2: [["layer_norm_epsilon"], 1e-5] },
+  hiddenDropout: { bert: "hidden_dropout_prob", distilbert: "dropout", gpt2: "resid_pdrop" },
+  attentionDropout: { bert: "attention_probs_dropout_prob", distilbert: "attention_dropout", gpt2: "attn_pdrop" },
+  // GPT-2 has no pad token; the end-of-text token serves.
+  padTokenId: { bert: [["pad_token_id"], 0], roberta: [["pad_token_id"], 1], distilbert: [["pad_token_id"], 0], gpt2: [["pad_token_id", "eos_token_id"], 50256] },
+  classifierDropout: { bert: ["classifier_dropout"], distilbert: ["seq_classif_dropout", 0.2], gpt2: ["summary_first_dropout", 0.1] },
 };
 
-const CONFIG_KEYS: Record<ModelType, ConfigKeys> = {
-  bert: { ...BERT_KEYS, padTokenId: [["pad_token_id"], 0] },
-  roberta: { ...BERT_KEYS, padTokenId: [["pad_token_id"], 1] },
-  distilbert: {
-    hiddenSize: "dim",
-    numLayers: "n_layers",
-    numHeads: "n_heads",
-    intermediateSize: "hidden_dim",
-    hiddenAct: ["activation", "gelu"],
-    maxPositions: [["max_position_embeddings"], 512],
-    typeVocabSize: 0,
-    layerNormEps: 1e-12,
-    hiddenDropout: "dropout",
-    attentionDropout: "attention_dropout",
-    padTokenId: [["pad_token_id"], 0],
-    classifierDropout: ["seq_classif_dropout", 0.2],
-  },
-  gpt2: {
-    hiddenSize: "n_embd",
-    numLayers: "n_layer",
-    numHeads: "n_head",
-    intermediateSize: "n_inner",
-    hiddenAct: ["activation_function", "gelu_new"],
-    maxPositions: [["n_positions"], 1024],
-    typeVocabSize: 0,
-    layerNormEps: [["layer_norm_epsilon"], 1e-5],
-    hiddenDropout: "resid_pdrop",
-    attentionDropout: "attn_pdrop",
-    // GPT-2 has no pad token; the end-of-text token serves.
-    padTokenId: [["pad_token_id", "eos_token_id"], 50256],
-    classifierDropout: ["summary_first_dropout", 0.1],
-  },
-};
+function keysFor(type: ModelType): ConfigKeys {
+  const column = (row: ByArchitecture<unknown>): unknown => (type === "roberta" ? (row.roberta ?? row.bert) : row[type]);
+  return Object.fromEntries(Object.entries(KEY_TABLE).map(([f, row]) => [f, column(row)])) as unknown as ConfigKeys;
+}
 
 /** Parses config.json contents; unknown model_type is an error naming the supported ones. */
 export function parseConfig(raw: Record<string, unknown>): EncoderConfig {
@@ -120,7 +96,7 @@ export function parseConfig(raw: Record<string, unknown>): EncoderConfig {
   if (!SUPPORTED_MODEL_TYPES.includes(type as ModelType))
     throw new ConfigError(`model_type "${type}" is not supported; supported: ${SUPPORTED_MODEL_TYPES.join(", ")}`);
   if (type === "distilbert" && raw.sinusoidal_pos_embds === true) throw new ConfigError("DistilBERT with sinusoidal_pos_embds is not supported");
-  const keys = CONFIG_KEYS[type as ModelType];
+  const keys = keysFor(type as ModelType);
   const labels = labelsOf(raw);
   const hiddenSize = num(raw, [keys.hiddenSize]);
   const hiddenDropout = num(raw, [keys.hiddenDropout], 0.1);

@@ -7,6 +7,7 @@ import {
   type DecodeOptions,
   type EncodeOptions,
   type Encoding,
+  type SpecialTokenIds,
   type Tokenizer,
   TokenizerError,
   type TruncationStrategy,
@@ -114,16 +115,14 @@ export function truncateSpans(a: TokenSpan, b: TokenSpan | undefined, maxLength:
   truncateSpan(target, target.ids.length - toRemove);
 }
 
+// The special-token ids are declared once (SpecialTokenIds) and assigned in the constructor.
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging, @typescript-eslint/no-empty-object-type
+export interface BaseTokenizer extends SpecialTokenIds {}
+
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export abstract class BaseTokenizer implements Tokenizer {
   abstract readonly kind: "wordpiece" | "bpe";
   readonly vocabSize: number;
-  readonly padId: number;
-  readonly clsId?: number;
-  readonly sepId?: number;
-  readonly bosId?: number;
-  readonly eosId?: number;
-  readonly unkId?: number;
-  readonly maskId?: number;
   readonly modelMaxLength?: number;
 
   protected readonly vocab: Map<string, number>;
@@ -147,17 +146,20 @@ export abstract class BaseTokenizer implements Tokenizer {
       return id;
     };
     const names = init.specialTokens;
-    this.clsId = roleId(names.cls);
-    this.sepId = roleId(names.sep);
-    this.bosId = roleId(names.bos);
-    this.eosId = roleId(names.eos);
-    this.unkId = roleId(names.unk);
-    this.maskId = roleId(names.mask);
-    const padId = roleId(names.pad);
-    if (padId === undefined) {
+    // Looked up in this order (roleId registers each as an added token): pad last.
+    const ids = {
+      clsId: roleId(names.cls),
+      sepId: roleId(names.sep),
+      bosId: roleId(names.bos),
+      eosId: roleId(names.eos),
+      unkId: roleId(names.unk),
+      maskId: roleId(names.mask),
+      padId: roleId(names.pad),
+    };
+    if (ids.padId === undefined) {
       throw new TokenizerError(`no padding token: "${names.pad ?? "(none named)"}" is not in the vocabulary`);
     }
-    this.padId = padId;
+    Object.assign(this, ids);
     this.modelMaxLength = init.modelMaxLength;
 
     for (const t of added.values()) {

@@ -63,10 +63,8 @@ export interface DecodeOptions {
   cleanUpTokenizationSpaces?: boolean;
 }
 
-export interface Tokenizer {
-  readonly kind: "wordpiece" | "bpe";
-  /** Number of ids, added tokens included (30522 for bert-base-uncased, 50257 for GPT-2). */
-  readonly vocabSize: number;
+/** The ids of a tokenizer's special tokens (those its vocabulary has). */
+export interface SpecialTokenIds {
   readonly padId: number;
   readonly clsId?: number;
   readonly sepId?: number;
@@ -74,6 +72,12 @@ export interface Tokenizer {
   readonly eosId?: number;
   readonly unkId?: number;
   readonly maskId?: number;
+}
+
+export interface Tokenizer extends SpecialTokenIds {
+  readonly kind: "wordpiece" | "bpe";
+  /** Number of ids, added tokens included (30522 for bert-base-uncased, 50257 for GPT-2). */
+  readonly vocabSize: number;
   /** model_max_length from tokenizer_config.json, when known; the default maxLength for truncation. */
   readonly modelMaxLength?: number;
   encode(text: string, pair?: string, opts?: EncodeOptions): Encoding;
