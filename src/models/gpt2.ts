@@ -160,8 +160,4 @@ class ScoreHead extends Module {
     super();
     this.weight = this.param("weight", init.normal([cfg.numLabels, cfg.hiddenSize], cfg.initializerRange, rng));
   }
-  override setParameter(name: string, t: Tensor): void {
-    super.setParameter(name, t);
-    if (name === "weight") this.weight = t;
-  }
 }

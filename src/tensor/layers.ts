@@ -56,12 +56,6 @@ export class Linear extends Module {
     for (const [name, m] of this.namedChildren()) if (this.adapters.includes(m as LinearAdapter)) this.removeChild(name);
     this.adapters.length = 0;
   }
-
-  override setParameter(name: string, t: Tensor): void {
-    super.setParameter(name, t);
-    if (name === "weight") this.weight = t;
-    if (name === "bias") this.bias = t;
-  }
 }
 
 export class LayerNorm extends Module {
@@ -80,12 +74,6 @@ export class LayerNorm extends Module {
   forward(x: Tensor): Tensor {
     return ops.layerNorm(x, this.weight, this.bias, this.eps);
   }
-
-  override setParameter(name: string, t: Tensor): void {
-    super.setParameter(name, t);
-    if (name === "weight") this.weight = t;
-    if (name === "bias") this.bias = t;
-  }
 }
 
 export class Embedding extends Module {
@@ -103,11 +91,6 @@ export class Embedding extends Module {
 
   forward(ids: Int32Array, shape: readonly number[]): Tensor {
     return ops.embedding(this.weight, ids, shape);
-  }
-
-  override setParameter(name: string, t: Tensor): void {
-    super.setParameter(name, t);
-    if (name === "weight") this.weight = t;
   }
 }
 

@@ -34,11 +34,17 @@ export class Module {
     this.children.delete(name);
   }
 
-  /** Replaces a registered parameter's tensor (checkpoint loading, adapter merging). */
+  /**
+   * Replaces a registered parameter's tensor (checkpoint loading, adapter merging). A field of the
+   * same name that held the old tensor (Linear.weight, LayerNorm.bias...) is pointed at the new one.
+   */
   setParameter(name: string, t: Tensor): void {
-    if (!this.params.has(name)) throw new Error(`no parameter named ${name}`);
+    const old = this.params.get(name);
+    if (!old) throw new Error(`no parameter named ${name}`);
     t.name = name;
     this.params.set(name, t);
+    const fields = this as unknown as Record<string, unknown>;
+    if (fields[name] === old) fields[name] = t;
   }
 
   /** All parameters with dotted names, depth first in registration order. */
