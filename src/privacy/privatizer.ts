@@ -1,6 +1,6 @@
 // The interface every mechanism implements, and the registry that builds one by name.
 // A privatizer maps the bottom model's output [B, T, d] to what leaves the customer's machine;
-// padding positions are never touched (they carry no token).
+// padding positions are left as they are here; the Customer then sends them as zeros.
 import { ParamError, parseParams, shortJson, type Declared, type ParamRecord } from "../params/index.js";
 import type { NoiseSource } from "./noise.js";
 

@@ -91,6 +91,14 @@ export interface CustomerOptions {
   trainBottom?: { params: Tensor[]; optimizer: AdamW; clip: number };
 }
 
+/**
+ * After k >= 1 layers a padding position has attended to the real tokens, so its row is a function
+ * of the text: it leaves as zeros (the vendor's top masks padding out, so nothing is lost).
+ */
+export function zeroPadding(hidden: Float32Array, mask: Int32Array, dim: number): void {
+  for (let i = 0; i < mask.length; i++) if (!mask[i]) hidden.fill(0, i * dim, (i + 1) * dim);
+}
+
 export class Customer {
   private pending: Tensor | null = null;
 
@@ -138,6 +146,7 @@ export class Customer {
       { hidden: h.data, batchSize: b.batchSize, seqLen: b.seqLen, dim, attentionMask: b.attentionMask, inputIds: ids, labels },
       noise,
     );
+    zeroPadding(hidden, b.attentionMask, dim);
     return { batchSize: b.batchSize, seqLen: b.seqLen, dim, hidden, attentionMask: b.attentionMask, labels };
   }
 

@@ -4,7 +4,11 @@
 import { floatToHalf as toHalf, halfToFloat as fromHalf } from "../tensor/half.js";
 
 export const WIRE_MAGIC = 0x57504153; // "SAPW" read as a little-endian uint32
-export const WIRE_VERSION = 1;
+/**
+ * 2: padding rows (mask 0) of batch frames are all zeros. Version 1 sent them as the bottom
+ * computed them, a function of the text after k >= 1 layers: it is refused.
+ */
+export const WIRE_VERSION = 2;
 /** Fixed part of the header, before the shape dims. */
 export const FIXED_HEADER_BYTES = 28;
 export const MAX_RANK = 4;
@@ -39,6 +43,7 @@ export type WireErrorCode =
   | "non_finite"
   | "bad_mask"
   | "bad_labels"
+  | "bad_padding"
   | "too_large";
 
 /** A frame that failed validation; `code` is stable, `message` says what was wrong. */
@@ -122,6 +127,7 @@ export function encodeFrame(frame: Frame): Uint8Array {
   const maskLen = mask ? maskPositions(shape) : 0;
   if (mask && mask.length !== maskLen)
     throw new WireError("length_mismatch", `mask has ${mask.length} entries, expected ${maskLen}`);
+  if (mask) checkPadding(values, mask, shape[shape.length - 1]!);
   if (labels && labels.length !== rows) throw new WireError("length_mismatch", `${labels.length} labels for ${rows} rows`);
   const headerBytes = FIXED_HEADER_BYTES + 4 * shape.length;
   const payload = n * width + maskLen + (labels ? 4 * rows : 0);
@@ -167,6 +173,19 @@ export function frameLength(bytes: Uint8Array, offset = 0): number {
   return FIXED_HEADER_BYTES + 4 * rank + dv.getUint32(20, true) + 4;
 }
 
+/** Padding rows must be all zeros: nothing derived from the text crosses the wire un-noised. */
+function checkPadding(values: Float32Array, mask: Uint8Array, d: number): void {
+  for (let i = 0; i < mask.length; i++) {
+    if (mask[i]) continue;
+    for (let j = i * d; j < (i + 1) * d; j++)
+      if (values[j] !== 0)
+        throw new WireError(
+          "bad_padding",
+          `position ${i} is padding (mask 0) but carries non-zero values; padding rows must be zeros`,
+        );
+  }
+}
+
 /** Bytes -> frame, validating everything; throws WireError naming the first problem found. */
 export function decodeFrame(bytes: Uint8Array, limits: DecodeLimits = {}): Frame {
   const maxBytes = limits.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
@@ -177,6 +196,11 @@ export function decodeFrame(bytes: Uint8Array, limits: DecodeLimits = {}): Frame
   const magic = dv.getUint32(0, true);
   if (magic !== WIRE_MAGIC) throw new WireError("bad_magic", `magic 0x${magic.toString(16).padStart(8, "0")} is not "SAPW"`);
   const version = dv.getUint8(4);
+  if (version === 1)
+    throw new WireError(
+      "bad_version",
+      "version 1 frames carried padding rows computed from the text and are no longer accepted; update the sender (sap >= 0.2 speaks version 2)",
+    );
   if (version !== WIRE_VERSION)
     throw new WireError("bad_version", `version ${version} is not supported (this build speaks ${WIRE_VERSION})`);
   const type = dv.getUint8(5);
@@ -246,6 +270,7 @@ export function decodeFrame(bytes: Uint8Array, limits: DecodeLimits = {}): Frame
     off += maskLen;
     for (let i = 0; i < maskLen; i++)
       if (mask[i]! > 1) throw new WireError("bad_mask", `mask entry ${i} is ${mask[i]}, not 0 or 1`);
+    checkPadding(values, mask, shape[shape.length - 1]!);
   }
   let labels: Int32Array | undefined;
   if (hasLabels) {
