@@ -95,6 +95,12 @@ export function mechanismOptions(): OptionDecl[] {
     ),
     { name: "noise-seed", type: "int", min: 0, help: noiseSeedHelp, group: "Privacy" },
     { name: "seeded-noise", type: "boolean", help: "seed the noise from --seed (experiments only)", group: "Privacy" },
+    {
+      name: "fresh-noise",
+      type: "boolean",
+      help: "privatize every example afresh each epoch (releases compose); default: privatize once and re-send that release",
+      group: "Privacy",
+    },
   ];
 }
 
@@ -221,6 +227,7 @@ export function trainingSpecFrom(args: ParsedArgs): TrainingSpec {
     maxSeqLen: v["max-seq-len"] as number,
     seed,
     noiseSeed: v["noise-seed"] !== undefined ? (v["noise-seed"] as number) : v["seeded-noise"] ? seed : undefined,
+    freshNoise: v["fresh-noise"] === true,
     // Loaded last: every flag above is checked before the data is read.
     dataset: datasetFrom(args, seed),
   };

@@ -7,7 +7,8 @@ import { dirname, join } from "node:path";
 import { loadTokenizer } from "../models/tokenizers/index.js";
 import { CtiPrivatizer, saveCtiTable } from "../privacy/cti.js";
 import { noiseSource } from "../privacy/index.js";
-import { Customer, buildPrivatizer, collate, encodeExamples, type Encoded } from "../split/customer.js";
+import { Customer, buildPrivatizer, collate, encodeExamples } from "../split/customer.js";
+import { Releases, loadOrCreateReleaseKey } from "../split/release.js";
 import { batchAt, epochOrder } from "../split/loop.js";
 import { RateMeter, type ProgressListener } from "../split/progress.js";
 import { hyperOf, type TrainingSpec } from "../split/spec.js";
@@ -79,6 +80,24 @@ export async function clientFinetune(opts: ClientFinetuneOptions): Promise<Clien
         hyper: hyperOf(opts, stepsPerEpoch),
       });
   const jobId = job.id;
+  // Privatize once: the release key lives with the job in this client's cache, so a restarted
+  // client re-sends byte for byte what it sent before. A resumed job without its key would send a
+  // second, independent release of the same examples: refused.
+  const keyFile = releaseKeyPath(opts.cacheDir, jobId);
+  if (opts.jobId && !opts.freshNoise && opts.noiseSeed === undefined && !existsSync(keyFile))
+    throw new Error(
+      `job ${jobId}'s release key ${keyFile} is missing (use the --cache the job was created with); without it a restart would send a second release of the same examples`,
+    );
+  const releases = new Releases(
+    customer,
+    train,
+    dev,
+    tok.padId,
+    opts.freshNoise
+      ? { fresh: true, trainsBottom: false }
+      : { once: opts.noiseSeed !== undefined ? { seed: opts.noiseSeed } : { key: loadOrCreateReleaseKey(keyFile) } },
+    (done, total) => emit({ task: "privatize", done, total, unit: "chunks" }),
+  );
   if (privatizer instanceof CtiPrivatizer) {
     // The CTI table comes from the private training data: it stays here, for `sap client predict`.
     const file = ctiTablePath(opts.cacheDir, jobId);
@@ -139,11 +158,7 @@ export async function clientFinetune(opts: ClientFinetuneOptions): Promise<Clien
     let count = 0;
     for (let b = firstBatch; b < stepsPerEpoch; b++) {
       const seq = epoch * stepsPerEpoch + b + 1;
-      const { batch, labels } = collate(
-        batchAt(order, b, opts.batchSize).map((i) => train[i]!),
-        tok.padId,
-      );
-      const frame = tidy(() => batchToFrame(customer.encode(batch, labels), seq, dtype, true));
+      const frame = tidy(() => batchToFrame(releases.trainBatch(batchAt(order, b, opts.batchSize)), seq, dtype, true));
       if (opts.dumpWire) appendFileSync(opts.dumpWire, frame);
       const ack = await sendStep(seq, frame);
       if (!ack.duplicate) {
@@ -164,16 +179,7 @@ export async function clientFinetune(opts: ClientFinetuneOptions): Promise<Clien
       await opts.onStep?.(ack, jobId);
     }
     if (done.has(epoch + 1)) continue;
-    const devAccuracy = await evaluateRemote(
-      client,
-      jobId,
-      customer,
-      dev,
-      Math.max(opts.batchSize, 64),
-      tok.padId,
-      dtype,
-      opts.dumpWire,
-    );
+    const devAccuracy = await evaluateRemote(client, jobId, releases, Math.max(opts.batchSize, 64), dtype, opts.dumpWire);
     await client.reportEpoch(jobId, epoch + 1, devAccuracy);
     epochs.push({ epoch: epoch + 1, devAccuracy });
     emit({
@@ -202,23 +208,29 @@ export async function clientFinetune(opts: ClientFinetuneOptions): Promise<Clien
 export async function evaluateRemote(
   client: SapClient,
   jobId: string,
-  customer: Customer,
-  data: Encoded[],
+  releases: Releases,
   batchSize: number,
-  padId: number,
   dtype: WireDtype,
   dumpWire?: string,
 ): Promise<number> {
   let correct = 0;
-  for (let i = 0; i < data.length; i += batchSize) {
-    const { batch, labels } = collate(data.slice(i, i + batchSize), padId);
-    const frame = tidy(() => batchToFrame(customer.encode(batch), 0, dtype, false));
+  const n = releases.devSize;
+  for (let i = 0; i < n; i += batchSize) {
+    const { frame, labels } = tidy(() => {
+      const { wire, labels } = releases.devBatch(i, Math.min(n, i + batchSize));
+      return { frame: batchToFrame(wire, 0, dtype, false), labels };
+    });
     if (dumpWire) appendFileSync(dumpWire, frame);
     const { logits, classes } = frameToLogits(await client.predict(jobId, frame));
     const pred = predictedClasses(logits, classes);
-    for (let b = 0; b < batch.batchSize; b++) correct += pred[b] === labels[b] ? 1 : 0;
+    for (let b = 0; b < labels.length; b++) correct += pred[b] === labels[b] ? 1 : 0;
   }
-  return data.length ? correct / data.length : Number.NaN;
+  return n ? correct / n : Number.NaN;
+}
+
+/** Where the customer keeps a job's release key (it regenerates the job's privatized set; never sent). */
+export function releaseKeyPath(cacheDir: string, jobId: string): string {
+  return join(cacheDir, "jobs", jobId, "release.key");
 }
 
 /** Where the customer keeps a job's CTI table (built from its training data; never sent). */

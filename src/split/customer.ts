@@ -110,9 +110,9 @@ export class Customer {
       );
   }
 
-  /** Bottom forward + privatization. Labels are attached for training (CTI uses them too). */
-  encode(batch: EncoderBatch, labels?: Int32Array): WireBatch {
-    const { model, split, privatizer, noise, trainBottom } = this.opts;
+  /** Bottom forward + privatization. Labels are attached for training (CTI uses them too); `noise` overrides the customer's source. */
+  encode(batch: EncoderBatch, labels?: Int32Array, noise: NoiseSource = this.opts.noise): WireBatch {
+    const { model, split, privatizer, trainBottom } = this.opts;
     const ids = privatizer.privatizeTokens
       ? privatizer.privatizeTokens(batch.inputIds, batch.attentionMask, noise)
       : batch.inputIds;

@@ -6,3 +6,4 @@ export * from "./spec.js";
 export * from "./loop.js";
 export * from "./checkpoint.js";
 export * from "./progress.js";
+export * from "./release.js";

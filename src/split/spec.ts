@@ -35,6 +35,11 @@ export interface TrainingSpec {
   seed: number;
   /** Seed of the privacy noise; undefined = CSPRNG (node:crypto). */
   noiseSeed?: number;
+  /**
+   * Privatize every example afresh each epoch (each release composes: n epochs at η give nη).
+   * Default off: each example is privatized once and that release is re-sent (split/release.ts).
+   */
+  freshNoise?: boolean;
 }
 
 /** The vendor's share of a training spec: what it needs to run the optimisation. */

@@ -13,13 +13,14 @@ import {
   RateMeter,
   Vendor,
   batchAt,
+  Releases,
   buildPrivatizer,
   closeEpoch,
-  collate,
   encodeExamples,
   epochOrder,
   fineTuneOptimizer,
   learningRate,
+  loadOrCreateReleaseKey,
   loadTrainerCheckpoint,
   newLoopState,
   prepareBottom,
@@ -28,7 +29,6 @@ import {
   reviveLoopState,
   saveTrainerCheckpoint,
   type EpochRecord,
-  type Encoded,
   type LoopState,
   type ProgressListener,
   type TrainingSpec,
@@ -75,26 +75,20 @@ export interface FinetuneResult {
   outDir: string;
 }
 
-export function evaluateAccuracy(
-  customer: Customer,
-  vendor: Vendor,
-  data: Encoded[],
-  batchSize: number,
-  padId: number,
-  onWire?: (w: WireBatch) => void,
-): number {
+/** Dev accuracy of the vendor's top on the customer's dev release (labels stay with the customer). */
+export function evaluateAccuracy(releases: Releases, vendor: Vendor, batchSize: number, onWire?: (w: WireBatch) => void): number {
   let correct = 0;
-  for (let i = 0; i < data.length; i += batchSize) {
-    const { batch, labels } = collate(data.slice(i, i + batchSize), padId);
+  const n = releases.devSize;
+  for (let i = 0; i < n; i += batchSize) {
     tidy(() => {
-      const wire = customer.encode(batch);
+      const { wire, labels } = releases.devBatch(i, Math.min(n, i + batchSize));
       onWire?.({ ...wire, labels });
       const logits = vendor.predict(wire);
-      const pred = predictedClasses(logits, logits.length / batch.batchSize);
-      for (let b = 0; b < batch.batchSize; b++) correct += pred[b] === labels[b] ? 1 : 0;
+      const pred = predictedClasses(logits, logits.length / wire.batchSize);
+      for (let b = 0; b < wire.batchSize; b++) correct += pred[b] === labels[b] ? 1 : 0;
     });
   }
-  return data.length ? correct / data.length : Number.NaN;
+  return n ? correct / n : Number.NaN;
 }
 
 export async function finetune(opts: FinetuneOptions): Promise<FinetuneResult> {
@@ -141,6 +135,24 @@ export async function finetune(opts: FinetuneOptions): Promise<FinetuneResult> {
   });
 
   mkdirSync(opts.outDir, { recursive: true });
+  // Privatize once (the default): the release key stays in the run's folder so that --resume
+  // re-sends the same bytes. A trainable bottom changes every step, so it cannot release once.
+  const once = !opts.freshNoise && !opts.trainBottom;
+  const releases = new Releases(
+    customer,
+    train,
+    dev,
+    tok.padId,
+    once
+      ? {
+          once:
+            opts.noiseSeed !== undefined
+              ? { seed: opts.noiseSeed }
+              : { key: loadOrCreateReleaseKey(join(opts.outDir, "release.key")) },
+        }
+      : { fresh: true, trainsBottom: opts.trainBottom !== undefined },
+    (done, total) => emit({ task: "privatize", done, total, unit: "chunks" }),
+  );
   let cti: FinetuneResult["cti"];
   if (privatizer instanceof CtiPrivatizer) {
     saveCtiTable(join(opts.outDir, "cti.json"), privatizer.table);
@@ -176,6 +188,8 @@ export async function finetune(opts: FinetuneOptions): Promise<FinetuneResult> {
     privatizer: opts.privatizer,
     privatizer_description: privatizer.describe(),
     noise: noise.description,
+    release: releases.description,
+    releases_per_example: releases.releasesPer(opts.epochs),
     peft: { name: peft.method, params: peft.params },
     epochs: opts.epochs,
     batch_size: opts.batchSize,
@@ -217,15 +231,12 @@ export async function finetune(opts: FinetuneOptions): Promise<FinetuneResult> {
     const meter = new RateMeter(st.batchInEpoch);
     const epochStart = performance.now();
     while (st.batchInEpoch < stepsPerEpoch) {
-      const { batch, labels } = collate(
-        batchAt(order, st.batchInEpoch, opts.batchSize).map((i) => train[i]!),
-        tok.padId,
-      );
+      const idx = batchAt(order, st.batchInEpoch, opts.batchSize);
       const lr = learningRate(opts, st.step, totalSteps);
       bottomOptimizer.lr = lr;
       const t0 = performance.now();
       const r = tidy(() => {
-        const wire = customer.encode(batch, labels);
+        const wire = releases.trainBatch(idx);
         opts.onWire?.(wire, "train");
         const res = vendor.trainStep(wire, lr);
         if (res.gradHidden) customer.backward(res.gradHidden);
@@ -251,11 +262,9 @@ export async function finetune(opts: FinetuneOptions): Promise<FinetuneResult> {
     }
     if (stopped) break;
     const devAccuracy = evaluateAccuracy(
-      customer,
+      releases,
       vendor,
-      dev,
       Math.max(opts.batchSize, 64),
-      tok.padId,
       opts.onWire ? (w) => opts.onWire!(w, "eval") : undefined,
     );
     const { record: rec, improved } = closeEpoch(st, devAccuracy, (performance.now() - epochStart) / 1000);
