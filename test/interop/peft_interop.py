@@ -88,6 +88,7 @@ def torch_to_sap(job):
     import torch
     from peft import LoraConfig, get_peft_model
 
+    torch.manual_seed(job["seed"])  # PEFT draws lora_A (and a new head) from the global generator
     base = load_base(job["base"], job["num_labels"])
     config = LoraConfig(
         task_type="SEQ_CLS",
