@@ -42,7 +42,8 @@ export interface Loaded<M extends Module> {
   report: LoadReport;
 }
 
-const BASE_PREFIX: Record<EncoderConfig["modelType"], string> = {
+/** Checkpoint-name prefix of the base model inside a task model (Hugging Face names). */
+export const BASE_PREFIX: Record<EncoderConfig["modelType"], string> = {
   bert: "bert.",
   roberta: "roberta.",
   distilbert: "distilbert.",

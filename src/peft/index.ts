@@ -3,6 +3,7 @@ export * from "./types.js";
 export * from "./registry.js";
 export * from "./targets.js";
 export * from "./io.js";
+export * from "./hf-peft.js";
 export { lora, LoraAdapter, type LoraParams } from "./lora/index.js";
 export { adapter, BottleneckAdapter } from "./adapter/index.js";
 export { prompt, SoftTokens } from "./prompt/index.js";

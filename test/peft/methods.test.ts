@@ -1,7 +1,7 @@
 // Every PEFT method through the same checks, on every architecture (table-driven, as peft does):
 // what trains, that a step moves only that, save/load round trips, and LoRA merge/unmerge.
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
@@ -12,7 +12,7 @@ import { listPeft, loadPeft, savePeft } from "../../src/peft/index.js";
 import { NoPrivatizer, SeededNoise } from "../../src/privacy/index.js";
 import { Customer, Vendor } from "../../src/split/index.js";
 import type { WireBatch } from "../../src/wire/index.js";
-import { AdamW, Rng, tidy } from "../../src/tensor/index.js";
+import { AdamW, Rng, readSafetensors, tidy, writeSafetensors } from "../../src/tensor/index.js";
 import { preparePeft } from "../../src/split/vendor.js";
 import { fixture } from "../paths.js";
 
@@ -124,6 +124,59 @@ describe("PEFT methods (table-driven)", () => {
       merged.forEach((v, i) => assert.ok(Math.abs(v - unmerged[i]!) < 1e-5, `merged logit ${i}`));
       peft.unmerge!();
       q.data.forEach((v, i) => assert.ok(Math.abs(v - w0[i]!) < 1e-6, "unmerge restores the weight"));
+    }
+  });
+
+  it("a LoRA saved in sap's own format (sap-peft-v1, before PEFT's layout) still loads", () => {
+    const { model, vendor, wire, peft } = setup("tiny-bert", "lora");
+    for (let i = 0; i < 3; i++) tidy(() => vendor.trainStep(wire, 1e-2));
+    const want = tidy(() => vendor.predict(wire));
+    const dir = mkdtempSync(join(tmpdir(), "sap-peft-v1-"));
+    dirs.push(dir);
+    // What savePeft wrote for every method before LoRA moved to PEFT's layout.
+    writeSafetensors(
+      join(dir, "adapter_model.safetensors"),
+      peft.trainable().map(([n, t]) => [n, { shape: t.shape, data: t.data }]),
+    );
+    const cfg = {
+      format: "sap-peft-v1",
+      method: "lora",
+      params: peft.params,
+      split: SPLIT,
+      labels: model.config.labels,
+      modelType: "bert",
+      baseModel: "tiny-bert",
+    };
+    writeFileSync(join(dir, "adapter_config.json"), JSON.stringify(cfg));
+    const fresh = loadClassifier(fixture("tiny-bert"), { seed: 99 }).model;
+    const loaded = loadPeft(dir, fresh);
+    assert.equal(loaded.config.format, "sap-peft-v1");
+    const v2 = new Vendor({ model: fresh, split: SPLIT, peft: loaded.instance, optimizer: new AdamW([], { lr: 1 }), clip: 1 });
+    const got = tidy(() => v2.predict(wire));
+    got.forEach((v, i) => assert.ok(Math.abs(v - want[i]!) < 1e-5, `reloaded logit ${i}: ${v} vs ${want[i]}`));
+  });
+
+  it("LoRA is saved in PEFT's layout, other methods in sap's", () => {
+    for (const method of ["lora", "bitfit"]) {
+      const { model, peft } = setup("tiny-bert", method);
+      const dir = mkdtempSync(join(tmpdir(), "sap-peft-layout-"));
+      dirs.push(dir);
+      savePeft(dir, peft, { split: SPLIT, labels: model.config.labels, modelType: "bert", baseModel: "tiny-bert" });
+      const cfg = JSON.parse(readFileSync(join(dir, "adapter_config.json"), "utf8")) as Record<string, unknown>;
+      const names = [...readSafetensors(join(dir, "adapter_model.safetensors")).tensors.keys()];
+      if (method === "bitfit") {
+        assert.equal(cfg.format, "sap-peft-v1");
+        assert.ok(!existsSync(join(dir, "sap_adapter.json")));
+        continue;
+      }
+      assert.equal(cfg.peft_type, "LORA");
+      assert.deepEqual(cfg.layers_to_transform, [1]);
+      assert.deepEqual(cfg.modules_to_save, ["pooler", "classifier"]);
+      assert.ok(names.includes("base_model.model.bert.encoder.layer.1.attention.self.query.lora_A.weight"), names.join(", "));
+      assert.ok(names.includes("base_model.model.classifier.weight"));
+      assert.ok(!names.some((n) => n.includes(".layer.0.")), "nothing of the bottom");
+      const sap = JSON.parse(readFileSync(join(dir, "sap_adapter.json"), "utf8")) as Record<string, unknown>;
+      assert.deepEqual([sap.split, sap.labels, sap.modelType], [SPLIT, model.config.labels, "bert"]);
     }
   });
 
