@@ -33,7 +33,7 @@ import {
   type ProgressListener,
   type TrainingSpec,
 } from "../split/index.js";
-import { Rng, tidy } from "../tensor/index.js";
+import { Rng, tidy, writeSafetensors } from "../tensor/index.js";
 import { predictedClasses, type WireBatch } from "../wire/index.js";
 
 export interface FinetuneOptions extends TrainingSpec {
@@ -221,6 +221,15 @@ export async function finetune(opts: FinetuneOptions): Promise<FinetuneResult> {
     const dir = join(opts.outDir, "adapter");
     savePeft(dir, peft, adapterMeta);
     if (privatizer instanceof CtiPrivatizer) saveCtiTable(join(dir, "cti.json"), privatizer.table);
+    // U-shaped: the customer's trained bottom is its own, kept beside (never inside) the vendor's adapter.
+    if (opts.trainBottom)
+      writeSafetensors(
+        join(opts.outDir, "customer-bottom.safetensors"),
+        model
+          .namedParameters()
+          .filter(([, t]) => bottom.includes(t))
+          .map(([n, t]) => [n, { shape: t.shape, data: t.data }]),
+      );
   };
   const trainableCount = trainable.reduce((s, [, t]) => s + t.size, 0) + bottom.reduce((s, t) => s + t.size, 0);
   const checkpoint = (): void => saveTrainerCheckpoint(ckptDir, model, optimizer, st);

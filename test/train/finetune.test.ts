@@ -91,6 +91,17 @@ describe("finetune", () => {
       });
       assert.equal(res.settings.train_bottom, kind);
       assert.ok(res.trainable_parameters > 0);
+      // The customer's bottom never goes into the vendor's adapter; it is kept beside it.
+      const adapter = readSafetensors(join(out, "adapter", "adapter_model.safetensors")).tensors;
+      assert.ok(
+        ![...adapter.keys()].some((n) => /layer\.0\./.test(n) || n.includes("embeddings")),
+        "no bottom tensor in the adapter",
+      );
+      const mine = readSafetensors(join(out, "customer-bottom.safetensors")).tensors;
+      assert.ok(
+        mine.size > 0 && [...mine.keys()].every((n) => /layer\.0\.|embeddings/.test(n)),
+        "the customer's bottom, saved apart",
+      );
       // The bottom's weights moved: compare the saved trainer checkpoint with the base model.
       const base = readSafetensors(join(fixture("tiny-bert"), "model.safetensors")).tensors;
       const after = readSafetensors(join(out, "checkpoint", "model.safetensors")).tensors;

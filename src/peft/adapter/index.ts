@@ -3,7 +3,7 @@
 // base model.
 import { Linear, Module, Rng, ops, type LinearAdapter, type Tensor } from "../../tensor/index.js";
 import { registerPeft } from "../registry.js";
-import { ADAPTER_TARGETS, findLinears, headParams, listParam, numParam } from "../targets.js";
+import { ADAPTER_TARGETS, findLinears, headParams, isTopLayerParam, listParam, numParam } from "../targets.js";
 import type { PeftInstance, PeftMethod } from "../types.js";
 
 export class BottleneckAdapter extends Module implements LinearAdapter {
@@ -39,7 +39,10 @@ export const adapter: PeftMethod = {
     return {
       method: "adapter",
       params: { bottleneck: size, targets },
-      trainable: () => [...model.namedParameters().filter(([n]) => n.includes(".adapter.")), ...headParams(model)],
+      trainable: () => [
+        ...model.namedParameters().filter(([n]) => n.includes(".adapter.") && isTopLayerParam(model, split, n)),
+        ...headParams(model),
+      ],
       hooks: {},
     };
   },

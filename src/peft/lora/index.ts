@@ -1,5 +1,5 @@
 // LoRA on the top layers' attention projections (peft's defaults: query and value), merge/unmerge.
-import { DEFAULT_LORA_TARGETS, findLinears, headParams, listParam, numParam } from "../targets.js";
+import { DEFAULT_LORA_TARGETS, findLinears, headParams, isTopLayerParam, listParam, numParam } from "../targets.js";
 import { registerPeft } from "../registry.js";
 import type { PeftInstance, PeftMethod } from "../types.js";
 import { LoraAdapter } from "./layer.js";
@@ -45,7 +45,11 @@ export const lora: PeftMethod = {
     return {
       method: "lora",
       params: { rank, alpha, dropout, targets },
-      trainable: () => [...model.namedParameters().filter(([n]) => /\.lora\.(A|B)$/.test(n)), ...headParams(model)],
+      // Top layers only: a U-shaped run's bottom LoRA is the customer's and never goes into the vendor's adapter.
+      trainable: () => [
+        ...model.namedParameters().filter(([n]) => /\.lora\.(A|B)$/.test(n) && isTopLayerParam(model, split, n)),
+        ...headParams(model),
+      ],
       hooks: {},
       merge: () => adapters.forEach((a) => a.merge()),
       unmerge: () => adapters.forEach((a) => a.unmerge()),
