@@ -239,6 +239,8 @@ export async function runPrivacySweep(opts: SweepOptions): Promise<{ rows: Sweep
         outDir: join(opts.outDir, "runs", `${s.name}-${s.eta ?? "na"}-seed${seed}`),
         resume: true,
         checkpointEvery: 1_000_000,
+        // The sweep measures privacy itself, against every attack it runs.
+        selfCheck: false,
       });
       accuracy = res.best_dev_accuracy;
     }

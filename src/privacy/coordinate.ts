@@ -2,7 +2,7 @@
 // each coordinate of each real token's vector. `none` releases the representation unchanged.
 import { positiveBudget } from "../params/index.js";
 import type { NoiseSource } from "./noise.js";
-import { registerPrivatizer, type PrivatizeInput, type Privatizer } from "./privatizer.js";
+import { registerPrivatizer, type CutStatistics, type Guarantee, type PrivatizeInput, type Privatizer } from "./privatizer.js";
 
 /** Adds draw() to every coordinate of every real token. */
 class CoordinateNoise implements Privatizer {
@@ -26,6 +26,14 @@ class CoordinateNoise implements Privatizer {
   }
   describe(): string {
     return `${this.name === "gaussian" ? "Gaussian" : "Laplace"} noise per coordinate, ${this.symbol} = ${this.scale}`;
+  }
+  guarantee(at: CutStatistics): Guarantee {
+    // No clipping bounds the sensitivity, so no (ε, δ) follows: the parameters and the noise size are what is promised.
+    const perCoordinateSd = this.name === "gaussian" ? this.scale : Math.SQRT2 * this.scale;
+    return {
+      statement: `${this.describe()}, unclipped (no formal DP bound); per-coordinate standard deviation ${perCoordinateSd.toPrecision(3)}`,
+      expectedNoiseNorm: perCoordinateSd * Math.sqrt(at.dim),
+    };
   }
 }
 
@@ -53,6 +61,9 @@ export class NoPrivatizer implements Privatizer {
   }
   describe(): string {
     return "no privatization (representations sent as computed)";
+  }
+  guarantee(): Guarantee {
+    return { statement: "none: representations are sent as computed; the vendor can invert them", expectedNoiseNorm: 0 };
   }
 }
 

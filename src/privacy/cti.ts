@@ -8,9 +8,9 @@
 // never seen get the floor 0.6 · η₀.
 import { readFileSync, writeFileSync } from "node:fs";
 import { positiveBudget } from "../params/index.js";
-import { NOISE_CLIP, addTokenNoise } from "./dchi.js";
+import { NOISE_CLIP, addTokenNoise, dchiStatement, expectedNoiseNorm } from "./dchi.js";
 import type { NoiseSource } from "./noise.js";
-import { registerPrivatizer, type PrivatizeInput, type Privatizer } from "./privatizer.js";
+import { registerPrivatizer, type CutStatistics, type Guarantee, type PrivatizeInput, type Privatizer } from "./privatizer.js";
 
 export const CTI_FLOOR = 0.6;
 /** The floor as stored in the float32 table (0.6 is not exact in float32). */
@@ -152,6 +152,17 @@ export class CtiPrivatizer implements Privatizer {
   describe(): string {
     const s = ctiSummary(this.table);
     return `d_χ noise with CTI budgets, η₀ = ${this.eta0} (floor ${CTI_FLOOR}·η₀; ${s.aboveFloorInference} tokens above the floor, max ${s.maxMultiplier.toFixed(2)}·η₀)`;
+  }
+  guarantee(at: CutStatistics): Guarantee {
+    // The spread of η over the tokens the customer's data actually holds (inference budgets: max over classes).
+    const etas = Array.from(at.tokenIds, (m) => this.etaFor(m)).sort((a, b) => a - b);
+    const lo = etas[0] ?? this.eta0 * CTI_FLOOR;
+    const hi = etas[etas.length - 1] ?? lo;
+    const median = etas[Math.floor(etas.length / 2)] ?? lo;
+    return {
+      statement: `${dchiStatement(lo, hi, at.medianNearest, this.clip)}; median η over the sample's tokens ${median.toPrecision(3)}`,
+      expectedNoiseNorm: expectedNoiseNorm(median, at.dim),
+    };
   }
 }
 

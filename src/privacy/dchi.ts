@@ -11,7 +11,7 @@
 //   gaussian mechanisms for those comparisons.
 import { positiveBudget, type ParamDecl } from "../params/index.js";
 import { sampleGamma, sampleUnitVector, type NoiseSource } from "./noise.js";
-import { registerPrivatizer, type PrivatizeInput, type Privatizer } from "./privatizer.js";
+import { registerPrivatizer, type CutStatistics, type Guarantee, type PrivatizeInput, type Privatizer } from "./privatizer.js";
 
 /** η such that the expected noise norm is 1/epsRel of a representation norm `meanNorm`. */
 export function etaFromRelative(epsRel: number, dim: number, meanNorm: number): number {
@@ -21,6 +21,20 @@ export function etaFromRelative(epsRel: number, dim: number, meanNorm: number): 
 /** Expected noise norm E‖z‖ = d/η. */
 export function expectedNoiseNorm(eta: number, dim: number): number {
   return dim / eta;
+}
+
+/**
+ * d_χ in words: the outputs for two token vectors x, x′ are e^{η‖x − x′‖}-indistinguishable; at
+ * the distance D between a token and its nearest other token at the cut, that is ε = η·D.
+ */
+export function dchiStatement(etaMin: number, etaMax: number, nearest: number, clip?: number): string {
+  const eps = (eta: number): string => (eta * nearest).toPrecision(3);
+  const range = etaMin === etaMax ? `η = ${etaMin}` : `η from ${etaMin.toPrecision(3)} to ${etaMax.toPrecision(3)} by token`;
+  return (
+    `d_χ-privacy per token: ε(x, x′) = η·‖x − x′‖ (${range}); at the median distance to the nearest other token at the cut, ` +
+    `D = ${nearest.toPrecision(3)}, ε = ${etaMin === etaMax ? eps(etaMin) : `${eps(etaMin)} to ${eps(etaMax)}`}` +
+    (clip !== undefined ? `; vectors clipped to norm ${clip}` : "")
+  );
 }
 
 /** One d_χ draw z (length dim) into out. */
@@ -76,6 +90,12 @@ export class DchiPrivatizer implements Privatizer {
   }
   describe(): string {
     return `d_χ noise, η = ${this.eta}${this.clip !== undefined ? `, vectors clipped to norm ${this.clip}` : ""}`;
+  }
+  guarantee(at: CutStatistics): Guarantee {
+    return {
+      statement: dchiStatement(this.eta, this.eta, at.medianNearest, this.clip),
+      expectedNoiseNorm: expectedNoiseNorm(this.eta, at.dim),
+    };
   }
 }
 

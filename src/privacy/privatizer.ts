@@ -31,6 +31,26 @@ export interface Privatizer {
   privatizeTokens?(inputIds: Int32Array, attentionMask: Int32Array, noise: NoiseSource): Int32Array;
   /** One line for reports. */
   describe(): string;
+  /** What the mechanism guarantees, in its own terms, at the cut statistics of the customer's data. */
+  guarantee?(at: CutStatistics): Guarantee;
+}
+
+/** Measured on the customer's own data at the cut, before any noise. */
+export interface CutStatistics {
+  dim: number;
+  /** Median ‖h‖ of a token's representation. */
+  medianNorm: number;
+  /** Median distance from a token's representation to the nearest one of a different token. */
+  medianNearest: number;
+  /** The sample's real token ids (token-adaptive mechanisms report the spread of their budgets). */
+  tokenIds: Int32Array;
+}
+
+export interface Guarantee {
+  /** The formal statement, with numbers. */
+  statement: string;
+  /** E‖z‖ per token, when the mechanism adds noise. */
+  expectedNoiseNorm?: number;
 }
 
 export interface PrivatizerContext {

@@ -5,7 +5,7 @@ import { native } from "../tensor/native.js";
 import { sampleDchi } from "./dchi.js";
 import type { NoiseSource } from "./noise.js";
 import { positiveBudget } from "../params/index.js";
-import { registerPrivatizer, type PrivatizeInput, type Privatizer } from "./privatizer.js";
+import { registerPrivatizer, type Guarantee, type PrivatizeInput, type Privatizer } from "./privatizer.js";
 
 export interface VocabEmbeddings {
   data: Float32Array;
@@ -89,6 +89,11 @@ export class ProjectionPrivatizer implements Privatizer {
   }
   describe(): string {
     return `text-to-text: d_χ noise (η = ${this.eta}) on word embeddings, then the nearest vocabulary token`;
+  }
+  guarantee(): Guarantee {
+    return {
+      statement: `d_χ-privacy per token on word embeddings: ε(w, w′) = ${this.eta}·‖e(w) − e(w′)‖; what is sent is post-processing of the replaced tokens`,
+    };
   }
 }
 

@@ -3,6 +3,7 @@
 // bottom: setup -> (resume) -> epochs of steps -> evaluation -> best adapter -> report.
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { privacySelfCheck, privacySectionLines, type PrivacySection } from "../attacks/self-check.js";
 import { createModel, loadClassifier } from "../models/checkpoint.js";
 import type { SplittableModel } from "../models/model.js";
 import { loadTokenizer } from "../models/tokenizers/index.js";
@@ -49,6 +50,8 @@ export interface FinetuneOptions extends TrainingSpec {
   onMetric?: (record: Record<string, unknown>) => void;
   /** Stop after this many steps in total (used to simulate a crash in tests). */
   stopAfterSteps?: number;
+  /** Run the privacy self-check (formal statement, noise-to-signal, quick attack) before training; default true. */
+  selfCheck?: boolean;
   /** Ignore the checkpoint's weights: the same architecture from random initialisation (a baseline). */
   randomInit?: boolean;
   /**
@@ -72,6 +75,8 @@ export interface FinetuneResult {
   trainable_parameters: number;
   settings: Record<string, unknown>;
   cti?: { aboveFloor: number[]; aboveFloorInference: number; maxMultiplier: number };
+  /** What the run protects (absent when the self-check was turned off). */
+  privacy?: PrivacySection;
   outDir: string;
 }
 
@@ -153,6 +158,25 @@ export async function finetune(opts: FinetuneOptions): Promise<FinetuneResult> {
       : { fresh: true, trainsBottom: opts.trainBottom !== undefined },
     (done, total) => emit({ task: "privatize", done, total, unit: "chunks" }),
   );
+  // What this run protects, measured on the customer's own data before training starts.
+  const privacy =
+    opts.selfCheck === false
+      ? undefined
+      : privacySelfCheck({
+          model,
+          split: opts.split,
+          tokenizer: tok,
+          privatizer,
+          sample: new Rng(opts.seed * 7 + 1)
+            .shuffle([...train.keys()])
+            .slice(0, 32)
+            .map((i) => train[i]!),
+          releasesPerExample: releases.releasesPer(opts.epochs),
+          release: releases.description,
+        });
+  if (privacy)
+    for (const line of privacySectionLines(privacy))
+      emit({ task: "privacy", done: 0, total: 1, unit: "", message: line.slice(2) });
   let cti: FinetuneResult["cti"];
   if (privatizer instanceof CtiPrivatizer) {
     saveCtiTable(join(opts.outDir, "cti.json"), privatizer.table);
@@ -303,6 +327,7 @@ export async function finetune(opts: FinetuneOptions): Promise<FinetuneResult> {
     trainable_parameters: trainableCount,
     settings,
     cti,
+    privacy,
     outDir: opts.outDir,
   };
   if (!stopped) {
@@ -335,6 +360,7 @@ export function finetuneReport(r: FinetuneResult): string {
     r.cti
       ? `\nCTI: ${r.cti.aboveFloorInference} vocabulary tokens get more than the floor budget (max ${r.cti.maxMultiplier.toFixed(2)}·η₀).`
       : "",
+    ...(r.privacy ? ["", "## Privacy", "", ...privacySectionLines(r.privacy)] : []),
     ``,
   ].join("\n");
 }
