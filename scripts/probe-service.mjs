@@ -3,6 +3,7 @@
 // key with `sap keys create`, replays each attack and prints one line per probe, `held` or
 // `FAILED`, then `N passed, M failed`. Exits 1 if any failed; stops itself within 60 s.
 // Needs a build (npm run build). Usage: npm run probe  (or node scripts/probe-service.mjs)
+/* global Buffer, URL, clearInterval, clearTimeout, console, performance, process, setInterval, setTimeout -- Node's, the lint config declares browser-neutral globals only */
 import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
