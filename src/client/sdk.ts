@@ -5,7 +5,7 @@ import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync, renameSync, writeFileSync, existsSync } from "node:fs";
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
-import { join } from "node:path";
+import { isAbsolute, relative, resolve } from "node:path";
 import type { BottomManifest, JobSpec, JobView, StepAck } from "../wire/index.js";
 
 export interface ClientOptions {
@@ -150,12 +150,17 @@ export class SapClient {
     return this.json("GET", `/v1/models/${encodeURIComponent(model)}/bottom?split=${split}`);
   }
 
-  /** Downloads the bottom bundle into `dir` (skipping files already there with the right hash). */
+  /**
+   * Downloads the bottom bundle into `dir` (skipping files already there with the right hash).
+   * The manifest comes from the vendor, so nothing in it is trusted: each file name must be a
+   * plain basename (letters, digits, '.', '_', '-'), and its path must resolve inside `dir`.
+   */
   async downloadBottom(model: string, split: number, dir: string): Promise<BottomManifest> {
     const manifest = await this.bottomManifest(model, split);
+    const paths = bundlePaths(manifest, dir);
     mkdirSync(dir, { recursive: true });
-    for (const f of manifest.files) {
-      const path = join(dir, f.name);
+    for (const [i, f] of manifest.files.entries()) {
+      const path = paths[i]!;
       if (existsSync(path) && sha256(readFileSync(path)) === f.sha256) continue;
       const { body } = await this.request(
         "GET",
@@ -207,6 +212,32 @@ export class SapClient {
   deleteJob(id: string): Promise<{ deleted: string }> {
     return this.json("DELETE", `/v1/jobs/${encodeURIComponent(id)}`);
   }
+}
+
+/** A bundle file name the client will write: a basename, no leading dot, at most 128 characters. */
+export const BUNDLE_FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+/** Where each file of a vendor's manifest goes under `dir`; refuses any name that could leave it. */
+export function bundlePaths(manifest: BottomManifest, dir: string): string[] {
+  if (!manifest || !Array.isArray(manifest.files)) throw new Error("the server's bottom manifest has no list of files");
+  const root = resolve(dir);
+  const seen = new Set<string>();
+  return manifest.files.map((f, i) => {
+    const name: unknown = f?.name;
+    const show = JSON.stringify(name)?.slice(0, 60) ?? String(name);
+    if (typeof name !== "string" || !BUNDLE_FILE_NAME.test(name) || name.includes(".."))
+      throw new Error(`the server's bottom manifest names file ${i} ${show}: not a plain file name; refusing to write it`);
+    if (typeof f.sha256 !== "string" || !/^[0-9a-f]{64}$/.test(f.sha256))
+      throw new Error(`the server's bottom manifest gives file ${show} no sha256 digest`);
+    if (seen.has(name)) throw new Error(`the server's bottom manifest lists ${show} twice`);
+    seen.add(name);
+    const path = resolve(root, name);
+    const rel = relative(root, path);
+    // Belt and braces: the pattern already forbids separators, but the check is on the result.
+    if (!rel || rel.startsWith("..") || isAbsolute(rel) || rel.includes("/") || rel.includes("\\"))
+      throw new Error(`the server's bottom manifest names ${show}, which resolves outside ${root}`);
+    return path;
+  });
 }
 
 function sha256(b: Uint8Array): string {

@@ -26,6 +26,8 @@ export interface LoadOptions {
   labels?: string[];
   /** Seed for any freshly initialised head. */
   seed?: number;
+  /** The generator the model keeps (initialisers, then dropout); default new Rng(seed). Given, its state can be saved and restored by the caller. */
+  rng?: Rng;
 }
 
 export interface LoadReport {
@@ -189,7 +191,7 @@ export function loadPretrained(dir: string, opts: LoadOptions = {}): Loaded<Spli
   const { tensors, files } = readWeights(dir);
   // Initial values are drawn only for what the checkpoint lacks (a new head), and are the same
   // values an eager initialisation would give.
-  const model = withDeferredInit(() => createModel(config, task, new Rng(opts.seed ?? 42)));
+  const model = withDeferredInit(() => createModel(config, task, opts.rng ?? new Rng(opts.seed ?? 42)));
   const report = loadStateInto(model, config, tensors, dir);
   const params = new Map(model.namedParameters());
   for (const name of report.initialised) materializeInit(params.get(name)!);

@@ -18,18 +18,73 @@ export interface ServerConfig {
   tls?: { cert: string; key: string };
   /** Serve plain HTTP on a non-loopback address (only behind a TLS-terminating proxy). */
   allowInsecureHttp: boolean;
-  models: Record<string, CatalogueEntry>;
-  limits: {
-    /** Largest wire frame accepted, bytes. */
-    maxFrameBytes: number;
-    /** Jobs in state created/running per tenant. */
-    maxActiveJobsPerTenant: number;
-  };
+  /** A Map, not an object: a customer-given name such as "__proto__" must not find Object.prototype. */
+  models: Map<string, CatalogueEntry>;
+  limits: ServerLimits;
   /** Checkpoint (and then acknowledge as durable) every this many steps. 1 = every step. */
   checkpointEvery: number;
   /** Write one JSON line per request to stderr. */
   log: boolean;
 }
+
+/** What one tenant (or one request) may cost the service; see docs/service-config.md. */
+export interface ServerLimits {
+  /** Largest wire frame accepted, bytes. */
+  maxFrameBytes: number;
+  /** Largest JSON request body, bytes. */
+  maxJsonBytes: number;
+  /** Jobs in state created/running per tenant. */
+  maxActiveJobsPerTenant: number;
+  /** Jobs of any state (finished ones keep an adapter on disk) per tenant. */
+  maxJobsPerTenant: number;
+  /** Bytes under dataDir/jobs/TENANT (checkpoints, adapters); a new job is refused beyond it. */
+  maxDiskBytesPerTenant: number;
+  /** Label names of one job (each adds a row to the head, its checkpoint and adapter). */
+  maxLabels: number;
+  /** hyper.batchSize of a job; training frames may carry up to this many rows. */
+  maxBatchSize: number;
+  /** Request bodies being received at once, over all tenants; more wait (503, retried by the client). */
+  maxConcurrentUploads: number;
+  /** A request body must arrive within this many ms of its headers. */
+  bodyTimeoutMs: number;
+  /** The request headers must arrive within this many ms of the connection. */
+  headersTimeoutMs: number;
+  /** Models kept in memory (the least recently used beyond it is unloaded, reloaded from disk on demand). */
+  maxSessions: number;
+  /** A job's model unused for this long is unloaded. */
+  sessionIdleMs: number;
+}
+
+export const DEFAULT_LIMITS: ServerLimits = {
+  maxFrameBytes: 64 * 1024 * 1024,
+  maxJsonBytes: 1024 * 1024,
+  maxActiveJobsPerTenant: 4,
+  maxJobsPerTenant: 100,
+  maxDiskBytesPerTenant: 10 * 1024 ** 3,
+  maxLabels: 1000,
+  maxBatchSize: 512,
+  maxConcurrentUploads: 16,
+  bodyTimeoutMs: 60_000,
+  headersTimeoutMs: 20_000,
+  maxSessions: 8,
+  sessionIdleMs: 10 * 60_000,
+};
+
+/** The smallest value of each limit a config may set (below these the service cannot work). */
+const LIMIT_MIN: ServerLimits = {
+  maxFrameBytes: 1024,
+  maxJsonBytes: 1024,
+  maxActiveJobsPerTenant: 1,
+  maxJobsPerTenant: 1,
+  maxDiskBytesPerTenant: 1024 * 1024,
+  maxLabels: 2,
+  maxBatchSize: 1,
+  maxConcurrentUploads: 1,
+  bodyTimeoutMs: 100,
+  headersTimeoutMs: 100,
+  maxSessions: 1,
+  sessionIdleMs: 1000,
+};
 
 export class ConfigFileError extends Error {}
 
@@ -71,7 +126,7 @@ export function parseServerConfig(raw: unknown, baseDir = process.cwd(), where =
       `refusing plain HTTP on ${host}: give tls.cert and tls.key, bind to 127.0.0.1, or set allowInsecureHttp (behind a TLS proxy only)`,
     );
   if (!r.models || typeof r.models !== "object") fail('models must map names to {"path": DIR, "splits": [k, ...]}');
-  const models: Record<string, CatalogueEntry> = {};
+  const models = new Map<string, CatalogueEntry>();
   for (const [name, e] of Object.entries(r.models as Record<string, unknown>)) {
     if (!/^[A-Za-z0-9_.-]{1,64}$/.test(name)) fail(`model name "${name}" must be 1-64 letters, digits, '_', '.' or '-'`);
     const entry = e as Record<string, unknown>;
@@ -80,9 +135,16 @@ export function parseServerConfig(raw: unknown, baseDir = process.cwd(), where =
     const splits = entry.splits;
     if (!Array.isArray(splits) || !splits.length || splits.some((k) => !Number.isInteger(k) || k < 0))
       fail(`models.${name}.splits must be a non-empty list of layer indices (k >= 0)`);
-    models[name] = { path: dir, splits: splits as number[] };
+    models.set(name, { path: dir, splits: splits as number[] });
   }
+  if (r.limits !== undefined && (!r.limits || typeof r.limits !== "object" || Array.isArray(r.limits)))
+    fail("limits must be a JSON object");
   const lim = (r.limits ?? {}) as Record<string, unknown>;
+  for (const k of Object.keys(lim))
+    if (!Object.hasOwn(DEFAULT_LIMITS, k)) fail(`unknown field "limits.${k}" (known: ${Object.keys(DEFAULT_LIMITS).join(", ")})`);
+  const limits = { ...DEFAULT_LIMITS };
+  for (const k of Object.keys(DEFAULT_LIMITS) as Array<keyof ServerLimits>)
+    limits[k] = int(lim[k], `limits.${k}`, LIMIT_MIN[k], DEFAULT_LIMITS[k]);
   return {
     host,
     port,
@@ -90,10 +152,7 @@ export function parseServerConfig(raw: unknown, baseDir = process.cwd(), where =
     tls,
     allowInsecureHttp,
     models,
-    limits: {
-      maxFrameBytes: int(lim.maxFrameBytes, "limits.maxFrameBytes", 1024, 64 * 1024 * 1024),
-      maxActiveJobsPerTenant: int(lim.maxActiveJobsPerTenant, "limits.maxActiveJobsPerTenant", 1, 4),
-    },
+    limits,
     checkpointEvery: int(r.checkpointEvery, "checkpointEvery", 1, 1),
     log: r.log !== false,
   };

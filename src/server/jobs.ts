@@ -1,13 +1,15 @@
 // Vendor-side jobs: create, train step by step on privatized batches, evaluate/infer, record
 // epochs, finish, cancel, delete. Each job's trainable tensors + optimizer + loop state are
-// checkpointed atomically on disk; a step is acknowledged as durable only once its checkpoint is
-// in place, and re-sent steps are answered idempotently by sequence id.
-import { existsSync, mkdirSync, renameSync, rmSync } from "node:fs";
+// checkpointed atomically on disk (with the state of its random generators, so a resumed job draws
+// the dropout masks an uninterrupted one would); a step is acknowledged as durable only once its
+// checkpoint is in place, and re-sent steps are answered idempotently by sequence id. Models in
+// memory are bounded: the least recently used (or idle) one is unloaded and rebuilt from disk on demand.
+import { existsSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
-import { loadClassifier } from "../models/checkpoint.js";
+import { loadClassifier, readConfig } from "../models/checkpoint.js";
 import type { SplittableModel } from "../models/model.js";
-import { ParamError } from "../params/index.js";
+import { ParamError, shortJson } from "../params/index.js";
 import { checkPeftParams, listPeft, loadPeft, savePeft, type PeftInstance } from "../peft/index.js";
 import { checkMechanismParams } from "../privacy/index.js";
 import {
@@ -21,7 +23,7 @@ import {
 } from "../split/loop.js";
 import { loadTrainerCheckpoint, loadTrainerCheckpointFile, saveTrainerCheckpointFile } from "../split/checkpoint.js";
 import { Vendor, preparePeft } from "../split/vendor.js";
-import { AdamW, Rng, tidy, type Module } from "../tensor/index.js";
+import { AdamW, Rng, tidy, type Module, type RngState } from "../tensor/index.js";
 import { TRAINING_DEFAULTS } from "../split/spec.js";
 import {
   ByteCounter,
@@ -32,6 +34,7 @@ import {
   logitsToFrame,
   type Hyper,
   type JobEpoch as EpochRecord,
+  type Frame,
   type JobSpec,
   type StepAck,
 } from "../wire/index.js";
@@ -40,6 +43,10 @@ import { ApiError, badRequest, conflict, notFound } from "./errors.js";
 import { ACTIVE_STATUSES, type JobRow, type Store } from "./store.js";
 
 interface Session {
+  job: Pick<JobRow, "tenant_id" | "id">;
+  /** The model's generator (dropout) and the PEFT method's (its own dropout): saved in each checkpoint. */
+  rngs: { model: Rng; peft: Rng };
+  lastUsed: number;
   model: SplittableModel;
   peft: PeftInstance;
   optimizer?: AdamW;
@@ -48,10 +55,37 @@ interface Session {
   bytes: ByteCounter;
 }
 
+/** What a job's checkpoint holds besides tensors: the loop state and where its generators stood. */
+type CheckpointState = Partial<LoopState> & { rng?: { model: RngState; peft: RngState } };
+
+/** Eval and predict batches may be larger than training ones (the client sends max(64, batchSize) rows). */
+export const PREDICT_ROWS_MIN = 64;
+/** Longest label name; each is stored in the spec, the adapter and the model config. */
+const MAX_LABEL_CHARS = 200;
+
 const num = (v: unknown, name: string, ok: (x: number) => boolean, rule: string): number => {
-  if (typeof v !== "number" || !ok(v)) throw badRequest(`${name} must be ${rule}, got ${JSON.stringify(v)}`);
+  if (typeof v !== "number" || !ok(v)) throw badRequest(`${name} must be ${rule}, got ${shortJson(v)}`);
   return v;
 };
+
+/** A field that must be a JSON object when given. */
+const objectField = (v: unknown, name: string): Record<string, unknown> => {
+  if (v === undefined || v === null) return {};
+  if (typeof v !== "object" || Array.isArray(v)) throw badRequest(`${name} must be a JSON object, got ${shortJson(v)}`);
+  return v as Record<string, unknown>;
+};
+
+/** Bytes of the files under a folder (0 if it does not exist); links are not followed. */
+export function folderBytes(dir: string): number {
+  if (!existsSync(dir)) return 0;
+  let total = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) total += folderBytes(p);
+    else total += lstatSync(p).size;
+  }
+  return total;
+}
 const posInt = (x: number): boolean => Number.isInteger(x) && x > 0;
 
 /** A registry's verdict on untrusted params, as a 400 naming the problem. */
@@ -65,55 +99,99 @@ function declared<T>(f: () => T): T {
 }
 
 export class JobManager {
+  /** In least-recently-used order (a Map iterates in insertion order; a use re-inserts). */
   private readonly sessions = new Map<string, Session>();
+  private readonly maxPositions = new Map<string, number>();
+  private readonly sweeper: NodeJS.Timeout;
 
   constructor(
     private readonly store: Store,
     private readonly config: ServerConfig,
-  ) {}
+  ) {
+    // Idle models are unloaded even when no request comes to push them out.
+    this.sweeper = setInterval(() => this.evict(), Math.min(config.limits.sessionIdleMs, 60_000));
+    this.sweeper.unref();
+  }
+
+  /** Stops the idle sweep (the server is closing). */
+  close(): void {
+    clearInterval(this.sweeper);
+  }
+
+  /** Models in memory now (for tests and monitoring). */
+  get sessionCount(): number {
+    return this.sessions.size;
+  }
 
   jobDir(job: Pick<JobRow, "tenant_id" | "id">): string {
     return join(this.config.dataDir, "jobs", job.tenant_id, job.id);
   }
 
-  /** Validates a creation request into a spec, naming the first bad field. */
+  /** The longest sequence the model's position table covers (its config, read once). */
+  private modelMaxPositions(name: string, path: string): number {
+    let n = this.maxPositions.get(name);
+    if (n === undefined) this.maxPositions.set(name, (n = readConfig(path).maxPositions));
+    return n;
+  }
+
+  /** Validates a creation request into a spec, naming the first bad field (and never quoting much of it). */
   parseSpec(body: unknown): JobSpec {
-    if (!body || typeof body !== "object") throw badRequest("job request must be a JSON object");
+    if (!body || typeof body !== "object" || Array.isArray(body)) throw badRequest("job request must be a JSON object");
     const b = body as Record<string, unknown>;
+    const lim = this.config.limits;
     const model = b.model;
-    if (typeof model !== "string" || !this.config.models[model])
-      throw badRequest(`unknown model ${JSON.stringify(model)} (catalogue: ${Object.keys(this.config.models).join(", ")})`);
+    const entry = typeof model === "string" ? this.config.models.get(model) : undefined;
+    if (typeof model !== "string" || !entry)
+      throw badRequest(`unknown model ${shortJson(model)} (catalogue: ${[...this.config.models.keys()].join(", ")})`);
     const split = num(b.split, "split", Number.isInteger, "an integer");
-    if (!this.config.models[model].splits.includes(split))
-      throw badRequest(`split ${split} is not offered for ${model} (offered: ${this.config.models[model].splits.join(", ")})`);
+    if (!entry.splits.includes(split))
+      throw badRequest(`split ${split} is not offered for ${model} (offered: ${entry.splits.join(", ")})`);
     const labels = b.labels;
     if (!Array.isArray(labels) || labels.length < 2 || labels.some((l) => typeof l !== "string"))
       throw badRequest("labels must be a list of at least two label names");
-    const peft = (b.peft ?? {}) as Record<string, unknown>;
+    // Each label is a row of the head, of every checkpoint and of the adapter.
+    if (labels.length > lim.maxLabels)
+      throw badRequest(`${labels.length} labels is more than this service allows (limits.maxLabels ${lim.maxLabels})`);
+    const badLabel = (labels as string[]).findIndex((l) => !l.length || l.length > MAX_LABEL_CHARS);
+    if (badLabel >= 0) throw badRequest(`label ${badLabel} must have 1-${MAX_LABEL_CHARS} characters`);
+    const peft = objectField(b.peft, "peft");
     if (typeof peft.name !== "string")
       throw badRequest(
         `peft.name is required (${listPeft()
           .map((m) => m.name)
           .join(", ")})`,
       );
-    const priv = (b.privatizer ?? {}) as Record<string, unknown>;
+    const priv = objectField(b.privatizer, "privatizer");
     if (typeof priv.name !== "string")
       throw badRequest("privatizer.name is required (a description of what the customer applies)");
-    // Both are checked against the registries' declarations: a job that cannot run is never created.
-    const peftParams = declared(() => checkPeftParams(peft.name as string, (peft.params ?? {}) as Record<string, unknown>));
-    const privParams = declared(() => checkMechanismParams(priv.name as string, (priv.params ?? {}) as Record<string, unknown>));
-    const h = (b.hyper ?? {}) as Record<string, unknown>;
+    // Both are checked against the registries' declarations (ranges included: LoRA rank <= 1024,
+    // prefix tokens <= 512 ...): a job that cannot run is never created.
+    const peftParams = declared(() => checkPeftParams(peft.name as string, objectField(peft.params, "peft.params")));
+    const privParams = declared(() => checkMechanismParams(priv.name as string, objectField(priv.params, "privatizer.params")));
+    const h = objectField(b.hyper, "hyper");
     const d = TRAINING_DEFAULTS;
+    const positions = this.modelMaxPositions(model, entry.path);
     const hyper: Hyper = {
       epochs: num(h.epochs, "hyper.epochs", posInt, "a positive integer"),
       stepsPerEpoch: num(h.stepsPerEpoch, "hyper.stepsPerEpoch", posInt, "a positive integer"),
-      batchSize: num(h.batchSize, "hyper.batchSize", posInt, "a positive integer"),
+      batchSize: num(
+        h.batchSize,
+        "hyper.batchSize",
+        (x) => posInt(x) && x <= lim.maxBatchSize,
+        `a positive integer <= ${lim.maxBatchSize} (limits.maxBatchSize)`,
+      ),
       lr: num(h.lr, "hyper.lr", (x) => x > 0 && x < 1, "in (0, 1)"),
       warmupRatio: num(h.warmupRatio ?? d.warmupRatio, "hyper.warmupRatio", (x) => x >= 0 && x < 1, "in [0, 1)"),
-      weightDecay: num(h.weightDecay ?? d.weightDecay, "hyper.weightDecay", (x) => x >= 0, ">= 0"),
-      clip: num(h.clip ?? d.clip, "hyper.clip", (x) => x > 0, "> 0"),
-      seed: num(h.seed ?? d.seed, "hyper.seed", (x) => Number.isInteger(x) && x >= 0, "a non-negative integer"),
-      maxSeqLen: num(h.maxSeqLen ?? d.maxSeqLen, "hyper.maxSeqLen", posInt, "a positive integer"),
+      weightDecay: num(h.weightDecay ?? d.weightDecay, "hyper.weightDecay", (x) => x >= 0 && x < 1e6, "in [0, 1e6)"),
+      clip: num(h.clip ?? d.clip, "hyper.clip", (x) => x > 0 && Number.isFinite(x), "> 0"),
+      seed: num(h.seed ?? d.seed, "hyper.seed", (x) => Number.isSafeInteger(x) && x >= 0, "a non-negative integer"),
+      // The bottom cannot produce more positions than its table has, so no frame may carry more.
+      maxSeqLen: num(
+        h.maxSeqLen ?? Math.min(d.maxSeqLen, positions),
+        "hyper.maxSeqLen",
+        (x) => posInt(x) && x <= positions,
+        `a positive integer <= ${positions} (the model's max positions)`,
+      ),
     };
     if (hyper.epochs * hyper.stepsPerEpoch > 10_000_000) throw badRequest("epochs * stepsPerEpoch is unreasonably large");
     return {
@@ -132,12 +210,27 @@ export class JobManager {
 
   create(tenantId: string, body: unknown): JobRow {
     const spec = this.parseSpec(body);
+    const lim = this.config.limits;
     const active = this.store.countActive(tenantId);
-    if (active >= this.config.limits.maxActiveJobsPerTenant)
+    if (active >= lim.maxActiveJobsPerTenant)
       throw new ApiError(
         429,
         "too_many_jobs",
-        `this tenant already has ${active} active jobs (limit ${this.config.limits.maxActiveJobsPerTenant}); finish or cancel one first`,
+        `this tenant already has ${active} active jobs (limit ${lim.maxActiveJobsPerTenant}); finish or cancel one first`,
+      );
+    const all = this.store.countJobs(tenantId);
+    if (all >= lim.maxJobsPerTenant)
+      throw new ApiError(
+        429,
+        "too_many_jobs",
+        `this tenant already has ${all} jobs (limit ${lim.maxJobsPerTenant}, finished ones included); delete one first`,
+      );
+    const used = folderBytes(join(this.config.dataDir, "jobs", tenantId));
+    if (used >= lim.maxDiskBytesPerTenant)
+      throw new ApiError(
+        429,
+        "disk_quota",
+        `this tenant's jobs use ${used} bytes on disk (limit ${lim.maxDiskBytesPerTenant}); delete finished jobs first`,
       );
     const id = `job_${randomBytes(9).toString("base64url")}`;
     const row = this.store.insertJob({
@@ -149,7 +242,7 @@ export class JobManager {
       spec: JSON.stringify(spec),
       total_steps: spec.hyper.epochs * spec.hyper.stepsPerEpoch,
     });
-    mkdirSync(this.jobDir(row), { recursive: true });
+    mkdirSync(this.jobDir(row), { recursive: true, mode: 0o700 });
     return row;
   }
 
@@ -165,14 +258,20 @@ export class JobManager {
       throw conflict("job_not_active", `job ${job.id} is ${job.status}; it takes no more training input`);
   }
 
-  /** The job's model in memory, rebuilt from its last checkpoint (or adapter) after a restart. */
+  /** The job's model in memory, rebuilt from its last checkpoint (or adapter) after a restart or an unload. */
   private session(job: JobRow): Session {
     const have = this.sessions.get(job.id);
-    if (have) return have;
+    if (have) {
+      this.sessions.delete(job.id);
+      this.sessions.set(job.id, have);
+      have.lastUsed = Date.now();
+      return have;
+    }
     const spec = JSON.parse(job.spec) as JobSpec;
-    const entry = this.config.models[spec.model];
+    const entry = this.config.models.get(spec.model);
     if (!entry) throw new ApiError(503, "model_unavailable", `model ${spec.model} is no longer in the server's catalogue`);
-    const { model } = loadClassifier(entry.path, { labels: spec.labels, seed: spec.hyper.seed });
+    const rngs = { model: new Rng(spec.hyper.seed), peft: new Rng(spec.hyper.seed) };
+    const { model } = loadClassifier(entry.path, { labels: spec.labels, seed: spec.hyper.seed, rng: rngs.model });
     const dir = this.jobDir(job);
     const adapterDir = join(dir, "adapter");
     let state = newLoopState();
@@ -182,27 +281,82 @@ export class JobManager {
       model.requiresGrad(false);
       peft = loadPeft(adapterDir, model).instance;
     } else {
-      peft = preparePeft(model, spec.split, spec.peft, new Rng(spec.hyper.seed));
+      peft = preparePeft(model, spec.split, spec.peft, rngs.peft);
       optimizer = fineTuneOptimizer(
         peft.trainable().map(([, t]) => t),
         spec.hyper,
       );
       const ckptFile = join(dir, "checkpoint.safetensors");
       const ckptDir = join(dir, "checkpoint"); // the folder form written by earlier versions
-      if (existsSync(ckptFile))
-        state = reviveLoopState(loadTrainerCheckpointFile<Partial<LoopState>>(ckptFile, trainableModule(peft), optimizer));
+      let saved: CheckpointState | undefined;
+      if (existsSync(ckptFile)) saved = loadTrainerCheckpointFile<CheckpointState>(ckptFile, trainableModule(peft), optimizer);
       else if (existsSync(join(ckptDir, "state.json")))
-        state = reviveLoopState(loadTrainerCheckpoint<Partial<LoopState>>(ckptDir, trainableModule(peft), optimizer));
+        saved = loadTrainerCheckpoint<CheckpointState>(ckptDir, trainableModule(peft), optimizer);
+      if (saved) {
+        const { rng, ...loop } = saved;
+        state = reviveLoopState(loop);
+        // Checkpoints of earlier versions have no generator state: those resume with fresh streams.
+        if (rng) {
+          rngs.model.setState(rng.model);
+          rngs.peft.setState(rng.peft);
+        }
+      }
     }
     const vendor = new Vendor({ model, split: spec.split, peft, optimizer, clip: spec.hyper.clip });
-    const s: Session = { model, peft, optimizer, vendor, state, bytes: new ByteCounter() };
+    const s: Session = {
+      job: { tenant_id: job.tenant_id, id: job.id },
+      rngs,
+      lastUsed: Date.now(),
+      model,
+      peft,
+      optimizer,
+      vendor,
+      state,
+      bytes: new ByteCounter(),
+    };
     this.sessions.set(job.id, s);
+    this.evict();
     return s;
   }
 
-  private checkpoint(job: JobRow, s: Session): void {
+  /**
+   * Unloads the least recently used models beyond limits.maxSessions, and any unused for
+   * limits.sessionIdleMs. A training job's steps not yet durable are checkpointed first, so an
+   * unload loses nothing: the next request rebuilds the model from disk where it stood.
+   */
+  private evict(now = Date.now()): void {
+    const { maxSessions, sessionIdleMs } = this.config.limits;
+    for (const [id, s] of this.sessions) {
+      if (this.sessions.size <= maxSessions && now - s.lastUsed < sessionIdleMs) break; // the rest are newer
+      this.sessions.delete(id);
+      if (!s.optimizer) continue;
+      const row = this.store.job(s.job.tenant_id, id);
+      if (row && ACTIVE_STATUSES.includes(row.status) && s.state.step > row.durable_step) {
+        this.checkpoint(row, s);
+        this.store.updateJob(row.tenant_id, id, { step: s.state.step, durable_step: s.state.step });
+      }
+    }
+  }
+
+  private checkpoint(job: Pick<JobRow, "tenant_id" | "id">, s: Session): void {
     if (!s.optimizer) throw new Error(`job ${job.id} is loaded for inference only`);
-    saveTrainerCheckpointFile(join(this.jobDir(job), "checkpoint.safetensors"), trainableModule(s.peft), s.optimizer, s.state);
+    const state: CheckpointState = { ...s.state, rng: { model: s.rngs.model.getState(), peft: s.rngs.peft.getState() } };
+    saveTrainerCheckpointFile(join(this.jobDir(job), "checkpoint.safetensors"), trainableModule(s.peft), s.optimizer, state);
+  }
+
+  /**
+   * Refuses a batch longer or wider than the job allows before any compute: attention costs
+   * B·T² and a frame's byte limit alone lets T reach tens of thousands (seconds of blocked event
+   * loop, or an allocation the addon cannot survive).
+   */
+  private checkBatchShape(spec: JobSpec, frame: Frame, maxRows: number): void {
+    const [rows, seqLen] = frame.shape as [number, number, number];
+    const entry = this.config.models.get(spec.model);
+    const positions = entry ? this.modelMaxPositions(spec.model, entry.path) : spec.hyper.maxSeqLen;
+    const maxT = Math.min(spec.hyper.maxSeqLen, positions);
+    if (seqLen > maxT)
+      throw new WireError("too_long", `sequence length ${seqLen} is above the job's limit of ${maxT} (hyper.maxSeqLen)`);
+    if (rows > maxRows) throw new WireError("too_many_rows", `${rows} rows is above the job's limit of ${maxRows} per batch`);
   }
 
   /** One training step. `frame` is a TrainBatch frame whose seq must be the next step (or an old one: idempotent). */
@@ -213,6 +367,7 @@ export class JobManager {
     const frame = decodeFrame(bytes, { maxFrameBytes: this.config.limits.maxFrameBytes, numLabels: spec.labels.length });
     if (frame.type !== MessageType.TrainBatch)
       throw new WireError("bad_message_type", `the steps endpoint takes training batches (type 1), got type ${frame.type}`);
+    this.checkBatchShape(spec, frame, spec.hyper.batchSize);
     const s = this.session(job);
     const st = s.state;
     const seq = frame.seq;
@@ -236,13 +391,18 @@ export class JobManager {
     if (wire.dim !== dim) throw new WireError("bad_shape", `representations have size ${wire.dim}; ${spec.model} expects ${dim}`);
     const total = job.total_steps;
     const r = tidy(() => s.vendor.trainStep(wire, learningRate(spec.hyper, seq - 1, total)));
-    if (!Number.isFinite(r.loss)) {
-      this.store.updateJob(tenantId, id, { status: "failed", error: `loss became ${r.loss} at step ${seq}` });
+    if (!Number.isFinite(r.loss) || !Number.isFinite(r.gradNorm)) {
+      // The weights and moments in memory are spoiled, the job is not: forget them, and the next
+      // step rebuilds the model from the last durable checkpoint, where the customer resumes.
       this.sessions.delete(id);
+      const durable = job.durable_step;
+      this.store.updateJob(tenantId, id, { step: durable });
+      const what = Number.isFinite(r.loss) ? `the gradient norm became ${r.gradNorm}` : `loss became ${r.loss}`;
       throw new ApiError(
         422,
         "diverged",
-        `loss became ${r.loss} at step ${seq}; the job is marked failed (lower the learning rate)`,
+        `${what} at step ${seq}; the job stays at its last durable step ${durable}: resend from step ${durable + 1} (a smaller input or learning rate)`,
+        { durableSeq: durable, expected: durable + 1 },
       );
     }
     recordStep(st, r);
@@ -270,6 +430,8 @@ export class JobManager {
     const frame = decodeFrame(bytes, { maxFrameBytes: this.config.limits.maxFrameBytes });
     if (frame.type !== MessageType.PredictBatch)
       throw new WireError("bad_message_type", `the predict endpoint takes predict batches (type 2), got type ${frame.type}`);
+    const spec = JSON.parse(job.spec) as JobSpec;
+    this.checkBatchShape(spec, frame, Math.max(PREDICT_ROWS_MIN, spec.hyper.batchSize));
     const s = this.session(job);
     const wire = frameToBatch(frame);
     wire.labels = undefined;
@@ -285,7 +447,7 @@ export class JobManager {
   epoch(tenantId: string, id: string, body: unknown): EpochRecord {
     const job = this.get(tenantId, id);
     this.requireActive(job);
-    const b = (body ?? {}) as Record<string, unknown>;
+    const b = objectField(body, "request body");
     const epoch = num(b.epoch, "epoch", posInt, "a positive integer");
     const devAccuracy = num(b.devAccuracy, "devAccuracy", (x) => x >= 0 && x <= 1, "in [0, 1]");
     const s = this.session(job);

@@ -2,6 +2,7 @@
 // only) and jobs. Every job query is scoped by tenant id, so isolation is enforced at the query.
 import Database from "better-sqlite3";
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { chmodSync, closeSync, openSync } from "node:fs";
 
 export interface TenantRow {
   id: string;
@@ -62,6 +63,12 @@ export class Store {
   private readonly updateStatements = new Map<string, Database.Statement>();
 
   constructor(path: string) {
+    // Key hashes and job specs are the vendor's alone: the file is created owner-only (SQLite
+    // gives its -wal and -shm files the database file's mode), and tightened if it exists.
+    if (path !== ":memory:") {
+      closeSync(openSync(path, "a", 0o600));
+      chmodSync(path, 0o600);
+    }
     this.db = new Database(path);
     this.db.pragma("journal_mode = WAL");
     // FULL: a committed transaction survives power loss, not only a killed process.
@@ -167,6 +174,11 @@ export class Store {
 
   jobs(tenantId: string): JobRow[] {
     return this.db.prepare("SELECT * FROM jobs WHERE tenant_id = ? ORDER BY created_at").all(tenantId) as JobRow[];
+  }
+
+  /** Jobs of a tenant in any state. */
+  countJobs(tenantId: string): number {
+    return (this.db.prepare("SELECT COUNT(*) AS n FROM jobs WHERE tenant_id = ?").get(tenantId) as { n: number }).n;
   }
 
   countActive(tenantId: string): number {

@@ -4,7 +4,7 @@ export * as ops from "./ops.js";
 export { native, engineInfo, type NativeAddon, type NativeInfo } from "./native.js";
 export { Module, ModuleList } from "./module.js";
 export { Linear, LayerNorm, Embedding, Dropout, type LinearAdapter } from "./layers.js";
-export { Rng, NormalSampler, init, withDeferredInit, materializeInit } from "./random.js";
+export { Rng, NormalSampler, init, withDeferredInit, materializeInit, type RngState } from "./random.js";
 export { AdamW, clipGradNorm, linearWarmupDecay, gradsAreFinite } from "./optim.js";
 export * from "./safetensors.js";
 export { gradcheck, randTensor } from "./gradcheck.js";

@@ -43,6 +43,21 @@ export class NormalSampler {
   copyStateFrom(other: NormalSampler): void {
     this.spare = other.spare;
   }
+
+  /** The cached second value of a pair (part of the stream's position). */
+  get pending(): number | null {
+    return this.spare;
+  }
+
+  set pending(v: number | null) {
+    this.spare = v;
+  }
+}
+
+/** A generator's position in its stream, as plain JSON (saved in checkpoints so a resumed run draws what an uninterrupted one would). */
+export interface RngState {
+  s: [number, number, number, number];
+  spare: number | null;
 }
 
 /** xoshiro128** seeded through splitmix32; period 2^128 - 1. */
@@ -70,6 +85,19 @@ export class Rng {
     c.s.set(this.s);
     c.normals.copyStateFrom(this.normals);
     return c;
+  }
+
+  /** Where the stream stands, to be restored with setState. */
+  getState(): RngState {
+    return { s: [this.s[0]!, this.s[1]!, this.s[2]!, this.s[3]!], spare: this.normals.pending };
+  }
+
+  setState(st: RngState): void {
+    if (!Array.isArray(st?.s) || st.s.length !== 4 || st.s.some((x) => !Number.isInteger(x) || x < 0 || x > 0xffffffff))
+      throw new Error("generator state must hold four uint32 words");
+    if (st.spare !== null && typeof st.spare !== "number") throw new Error("generator state: spare must be a number or null");
+    this.s.set(st.s);
+    this.normals.pending = st.spare;
   }
 
   /** Advances past n normal() draws. */

@@ -44,7 +44,11 @@ export type WireErrorCode =
   | "bad_mask"
   | "bad_labels"
   | "bad_padding"
-  | "too_large";
+  | "too_large"
+  /** A well-formed batch whose sequence length T is above the receiver's limit (the job's maxSeqLen). */
+  | "too_long"
+  /** A well-formed batch with more rows B than the receiver takes in one batch. */
+  | "too_many_rows";
 
 /** A frame that failed validation; `code` is stable, `message` says what was wrong. */
 export class WireError extends Error {

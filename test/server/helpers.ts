@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SapClient } from "../../src/client/sdk.js";
 import { parseServerConfig } from "../../src/server/config.js";
-import { startServer, type RunningServer } from "../../src/server/http.js";
+import { startServer, type RunningServer, type ServerHooks } from "../../src/server/http.js";
 import { fixture } from "../paths.js";
 
 export function tempDir(dirs: string[]): string {
@@ -28,8 +28,12 @@ export function serverConfigJson(dataDir: string, extra: Record<string, unknown>
   };
 }
 
-export function startTestServer(dataDir: string, extra: Record<string, unknown> = {}): Promise<RunningServer> {
-  return startServer(parseServerConfig(serverConfigJson(dataDir, extra)));
+export function startTestServer(
+  dataDir: string,
+  extra: Record<string, unknown> = {},
+  hooks: ServerHooks = {},
+): Promise<RunningServer> {
+  return startServer(parseServerConfig(serverConfigJson(dataDir, extra)), hooks);
 }
 
 export function clientFor(server: { url: string }, key: string, reconnectTimeoutMs = 2000): SapClient {

@@ -32,7 +32,7 @@ export const command: Command = {
     const { readServerConfig } = await import("../../server/config.js");
     const { Store } = await import("../../server/store.js");
     const cfg = readServerConfig(file);
-    mkdirSync(cfg.dataDir, { recursive: true });
+    mkdirSync(cfg.dataDir, { recursive: true, mode: 0o700 });
     const store = new Store(join(cfg.dataDir, "sap.db"));
     try {
       if (sub === "create") {

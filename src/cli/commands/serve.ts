@@ -10,7 +10,19 @@ export const SERVE_CONFIG_HELP = `Config file (JSON; relative paths are resolved
   models             catalogue: {"NAME": {"path": MODEL_DIR, "splits": [k, ...]}} (required)
   tls                {"cert": PEM_FILE, "key": PEM_FILE} to serve https
   allowInsecureHttp  true: plain HTTP on a non-loopback address (only behind a TLS proxy)
-  limits             {"maxFrameBytes": 67108864, "maxActiveJobsPerTenant": 4}
+  limits             what a tenant or a request may cost (defaults shown):
+    maxFrameBytes 67108864       largest wire frame; a larger Content-Length gets 413 unread
+    maxJsonBytes 1048576         largest JSON body (nesting deeper than 32 levels is refused)
+    maxActiveJobsPerTenant 4     jobs created/running per tenant (429 beyond)
+    maxJobsPerTenant 100         jobs of any state per tenant (429 beyond)
+    maxDiskBytesPerTenant 10 GiB a tenant's job files; new jobs get 429 disk_quota above it
+    maxLabels 1000               label names per job
+    maxBatchSize 512             hyper.batchSize; frames may carry that many rows (predict: max(64, it))
+    maxConcurrentUploads 16      bodies received at once (503 busy beyond; the client retries)
+    bodyTimeoutMs 60000          a body slower than this is cut off with 408
+    headersTimeoutMs 20000       headers slower than this are cut off
+    maxSessions 8                job models kept in memory (least recently used unloaded)
+    sessionIdleMs 600000         a job model idle this long is unloaded (reloaded from disk on use)
   checkpointEvery    checkpoint (and acknowledge as durable) every N steps (default 1)
   log                one JSON line per request on stderr (default true)
 Keys: sap keys create --tenant NAME --config FILE. Full description: docs/service-config.md.`;
