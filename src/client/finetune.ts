@@ -12,7 +12,8 @@ import { Releases, loadOrCreateReleaseKey } from "../split/release.js";
 import { batchAt, epochOrder } from "../split/loop.js";
 import { RateMeter, type ProgressListener } from "../split/progress.js";
 import { hyperOf, type TrainingSpec } from "../split/spec.js";
-import { tidy } from "../tensor/index.js";
+import { Rng, tidy } from "../tensor/index.js";
+import { privacySectionLines, privacySelfCheck, type PrivacySection } from "../attacks/self-check.js";
 import {
   batchToFrame,
   frameToLogits,
@@ -37,6 +38,8 @@ export interface ClientFinetuneOptions extends TrainingSpec {
   /** Append every frame sent to this file (concatenated frames; docs/wire-format.md). */
   dumpWire?: string;
   onProgress?: ProgressListener;
+  /** Run the privacy self-check before training (default true). */
+  selfCheck?: boolean;
   /** Called after every acknowledged step (tests use it to crash the server mid-job). */
   onStep?: (ack: StepAck, jobId: string) => void | Promise<void>;
 }
@@ -51,6 +54,8 @@ export interface ClientFinetuneResult {
   /** Request + response bytes per training step, as counted by this client. */
   bytesPerStep: number;
   stepLatencyMs: number[];
+  /** What the job protects, measured here on the customer's own data (absent with selfCheck false). */
+  privacy?: PrivacySection;
 }
 
 export async function clientFinetune(opts: ClientFinetuneOptions): Promise<ClientFinetuneResult> {
@@ -98,6 +103,24 @@ export async function clientFinetune(opts: ClientFinetuneOptions): Promise<Clien
       : { once: opts.noiseSeed !== undefined ? { seed: opts.noiseSeed } : { key: loadOrCreateReleaseKey(keyFile) } },
     (done, total) => emit({ task: "privatize", done, total, unit: "chunks" }),
   );
+  const privacy =
+    opts.selfCheck === false
+      ? undefined
+      : privacySelfCheck({
+          model,
+          split: opts.split,
+          tokenizer: tok,
+          privatizer,
+          sample: new Rng(opts.seed * 7 + 1)
+            .shuffle([...train.keys()])
+            .slice(0, 32)
+            .map((i) => train[i]!),
+          releasesPerExample: releases.releasesPer(opts.epochs),
+          release: releases.description,
+        });
+  if (privacy)
+    for (const line of privacySectionLines(privacy))
+      emit({ task: "privacy", done: 0, total: 1, unit: "", message: line.slice(2) });
   if (privatizer instanceof CtiPrivatizer) {
     // The CTI table comes from the private training data: it stays here, for `sap client predict`.
     const file = ctiTablePath(opts.cacheDir, jobId);
@@ -194,6 +217,7 @@ export async function clientFinetune(opts: ClientFinetuneOptions): Promise<Clien
   const last = epochs[epochs.length - 1];
   return {
     jobId,
+    privacy,
     epochs,
     dev_accuracy: last?.devAccuracy ?? Number.NaN,
     best_dev_accuracy: Math.max(...epochs.map((e) => e.devAccuracy)),
