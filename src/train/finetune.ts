@@ -1,8 +1,8 @@
 // `sap finetune`: Split-and-Privatize fine-tuning in one process. The customer side tokenizes,
 // runs the bottom and privatizes; the vendor side tunes the top with a PEFT method. Read top to
 // bottom: setup -> (resume) -> epochs of steps -> evaluation -> best adapter -> report.
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { createModel, loadClassifier } from "../models/checkpoint.js";
 import type { SplittableModel } from "../models/model.js";
 import { loadTokenizer } from "../models/tokenizers/index.js";
@@ -35,11 +35,20 @@ import {
 } from "../split/index.js";
 import { Rng, tidy } from "../tensor/index.js";
 import { predictedClasses, type WireBatch } from "../wire/index.js";
+import { RunMismatchError, checkSettings, datasetFingerprint, usedFolder, writeSettings } from "./run-settings.js";
+
+/** What a run writes into its folder: removed by `overwrite` (and nothing else there is touched). */
+const RUN_OUTPUTS = ["checkpoint", "adapter", "cti.json", "metrics.json", "metrics.jsonl", "report.md", "settings.json"];
 
 export interface FinetuneOptions extends TrainingSpec {
   modelDir: string;
   outDir: string;
   resume: boolean;
+  /**
+   * A new run (not `resume`) refuses a folder that holds anything, so that another run's outputs
+   * are not silently replaced; with `overwrite` the outputs of a previous run there are removed first.
+   */
+  overwrite?: boolean;
   /** Checkpoint every this many steps (and at each epoch end). */
   checkpointEvery: number;
   /** Receives every written wire batch (for --dump-wire). */
@@ -100,6 +109,43 @@ export function evaluateAccuracy(
 export async function finetune(opts: FinetuneOptions): Promise<FinetuneResult> {
   const emit = opts.onProgress ?? (() => {});
   const { dataset } = opts;
+  const noise = noiseSource(opts.noiseSeed);
+  // Everything that decides what the run computes. A resumed run must match it, or its report
+  // and metrics would describe a run that did not happen.
+  const runSettings = {
+    model: resolve(opts.modelDir),
+    task: dataset.name,
+    split: opts.split,
+    privatizer: opts.privatizer,
+    noise: noise.description,
+    peft: opts.peft,
+    epochs: opts.epochs,
+    batch_size: opts.batchSize,
+    lr: opts.lr,
+    warmup_ratio: opts.warmupRatio,
+    weight_decay: opts.weightDecay,
+    clip: opts.clip,
+    max_seq_len: opts.maxSeqLen,
+    seed: opts.seed,
+    init: opts.randomInit ? "random" : "pretrained",
+    train_bottom: opts.trainBottom ?? "frozen",
+    train_examples: dataset.train.length,
+    dev_examples: dataset.dev.length,
+    data: datasetFingerprint(dataset),
+  };
+  const settingsFile = join(opts.outDir, "settings.json");
+  if (opts.resume)
+    checkSettings(
+      settingsFile,
+      runSettings,
+      `the run in ${opts.outDir}`,
+      "resume it with the same settings, or start a new run in another folder (CLI: another --out, or --overwrite without --resume)",
+    );
+  else if (opts.overwrite) for (const f of RUN_OUTPUTS) rmSync(join(opts.outDir, f), { recursive: true, force: true });
+  else if (usedFolder(opts.outDir))
+    throw new RunMismatchError(
+      `${opts.outDir} is not empty: continue the run there with resume (CLI: --resume), replace its outputs with overwrite (CLI: --overwrite), or choose another --out`,
+    );
   const tok = loadTokenizer(opts.modelDir);
   const { model, config } = loadClassifier(opts.modelDir, { labels: dataset.labels, seed: opts.seed });
   if (opts.randomInit) {
@@ -121,7 +167,6 @@ export async function finetune(opts: FinetuneOptions): Promise<FinetuneResult> {
     trainable.map(([, t]) => t),
     opts,
   );
-  const noise = noiseSource(opts.noiseSeed);
   const bottom = opts.trainBottom ? prepareBottom(model, opts.split, opts.trainBottom, rng) : [];
   const bottomOptimizer = fineTuneOptimizer(bottom, opts);
   const customer = new Customer({
@@ -141,6 +186,7 @@ export async function finetune(opts: FinetuneOptions): Promise<FinetuneResult> {
   });
 
   mkdirSync(opts.outDir, { recursive: true });
+  writeSettings(settingsFile, runSettings);
   let cti: FinetuneResult["cti"];
   if (privatizer instanceof CtiPrivatizer) {
     saveCtiTable(join(opts.outDir, "cti.json"), privatizer.table);
@@ -170,23 +216,10 @@ export async function finetune(opts: FinetuneOptions): Promise<FinetuneResult> {
   }
 
   const settings = {
+    ...runSettings,
     model: opts.modelDir,
-    task: dataset.name,
-    split: opts.split,
-    privatizer: opts.privatizer,
     privatizer_description: privatizer.describe(),
-    noise: noise.description,
     peft: { name: peft.method, params: peft.params },
-    epochs: opts.epochs,
-    batch_size: opts.batchSize,
-    lr: opts.lr,
-    warmup_ratio: opts.warmupRatio,
-    weight_decay: opts.weightDecay,
-    clip: opts.clip,
-    max_seq_len: opts.maxSeqLen,
-    seed: opts.seed,
-    init: opts.randomInit ? "random" : "pretrained",
-    train_bottom: opts.trainBottom ?? "frozen",
     train_examples: train.length,
     dev_examples: dev.length,
   };

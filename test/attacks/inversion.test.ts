@@ -1,7 +1,7 @@
 // The attacks work (no privacy at k = 0: nearly every token comes back) and the defence works
 // (strong d_χ noise: far fewer), and the sweep runs end to end on a tiny model.
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
@@ -236,6 +236,48 @@ describe("privacy sweep", () => {
     const again = await runPrivacySweep(opts);
     assert.ok(Number.isNaN(again.summary[0]!.accuracy), `after resume: ${again.summary[0]!.accuracy}`);
     assert.match(readFileSync(join(out, "report.md"), "utf8"), /\| none \| — \| 0 \| nn-l2 \| n\/a \|/);
+  });
+
+  it("a different sweep in a used folder is refused, naming the differences; a growing grid is not", async () => {
+    const out = sweepDir();
+    const base = {
+      privatizers: ["none"],
+      etas: [],
+      attackOnly: true,
+      dataset: loadTask("sst2", { dataDir, maxTrain: 32, maxEval: 16, seed: 3 }),
+    };
+    await runPrivacySweep(tinySweep(out, base));
+    const lines = (): number => readFileSync(join(out, "results.jsonl"), "utf8").trim().split("\n").length;
+    assert.equal(lines(), 1);
+    await assert.rejects(
+      runPrivacySweep(tinySweep(out, { ...base, maxSeqLen: 16, split: 1 })),
+      (e: Error) =>
+        e.name === "RunMismatchError" &&
+        /split: 0 there, 1 now/.test(e.message) &&
+        /max_seq_len: 32 there, 16 now/.test(e.message),
+    );
+    await assert.rejects(
+      runPrivacySweep(tinySweep(out, { ...base, modelDir: fixture("tiny-distilbert") })),
+      /model: ".*tiny-bert" there, ".*tiny-distilbert" now/,
+    );
+    await assert.rejects(
+      runPrivacySweep(tinySweep(out, { ...base, dataset: loadTask("sst2", { dataDir, maxTrain: 32, maxEval: 16, seed: 4 }) })),
+      /data: /,
+    );
+    assert.equal(lines(), 1, "nothing was added by a refused sweep");
+    // More mechanisms, budgets and seeds in the same sweep: only the new cells run.
+    await runPrivacySweep(tinySweep(out, { ...base, privatizers: ["none", "dchi"], etas: [5], seeds: 2 }));
+    assert.equal(lines(), 4);
+    await assert.rejects(
+      runPrivacySweep(tinySweep(out, { ...base, privatizers: ["dchi"], etas: [5], mechanismParams: { dchi: { clip: 3 } } })),
+      /privatizer dchi: .*there, .*"clip":3.* now/,
+    );
+    // A folder that is not a sweep's, and --overwrite.
+    const other = sweepDir();
+    writeFileSync(join(other, "notes.txt"), "mine");
+    await assert.rejects(runPrivacySweep(tinySweep(other, base)), /not empty and holds no sweep.json/);
+    await runPrivacySweep(tinySweep(out, { ...base, split: 1, overwrite: true }));
+    assert.equal(lines(), 1, "overwrite started from an empty results.jsonl");
   });
 
   it("the worst case per setting is the attack that recovered most, with gains against no privacy", () => {
