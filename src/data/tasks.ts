@@ -38,7 +38,7 @@ function loadTable(file: string, source: TableSource): Example[] {
     columnNames: source.columnNames,
     requiredColumns: requiredColumns(source.columns),
   });
-  return toExamples(table, source.columns, labelResolver(source.labels, true));
+  return toExamples(table, source.columns, labelResolver(source.labels, 0));
 }
 
 /** IMDB reviews keep the HTML line breaks of the site; a run of them becomes one space. */
