@@ -15,7 +15,7 @@ export const DATA_OPTIONS: OptionDecl[] = [
     name: "data-dir",
     type: "string",
     placeholder: "DIR",
-    help: "where the shared data sets are (default ../shared/data or $SAP_SHARED_DIR)",
+    help: "where the shared data sets are (default $SAP_SHARED_DIR/data, else shared/data next to the sap package)",
     group: "Data",
   },
   {
