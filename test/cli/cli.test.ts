@@ -7,6 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSy
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
+import { sapCacheDir } from "../../src/cli/cache.js";
 import { COMMANDS } from "../../src/cli/main.js";
 import { commandHelp } from "../../src/cli/options.js";
 import { registerPeft } from "../../src/peft/index.js";
@@ -288,5 +289,23 @@ describe("refused before any work, with a message naming the flag", () => {
     const res = JSON.parse(r.stdout) as { results: Array<{ attack: string; attack_success: number }> };
     assert.equal(res.results[0]!.attack, "aia-rating");
     assert.ok(res.results[0]!.attack_success >= 0 && res.results[0]!.attack_success <= 1);
+  });
+});
+
+describe("the client's cache folder", () => {
+  it("is $SAP_CACHE_DIR, else the platform's cache folder, never the working directory", () => {
+    assert.equal(sapCacheDir({ SAP_CACHE_DIR: "/c/sap" }, "linux", "/home/u"), "/c/sap");
+    assert.equal(sapCacheDir({}, "linux", "/home/u"), "/home/u/.cache/sap");
+    assert.equal(sapCacheDir({ XDG_CACHE_HOME: "/xdg" }, "linux", "/home/u"), "/xdg/sap");
+    assert.equal(sapCacheDir({ XDG_CACHE_HOME: "rel" }, "linux", "/home/u"), "/home/u/.cache/sap", "relative XDG ignored");
+    assert.equal(sapCacheDir({}, "darwin", "/Users/u"), "/Users/u/Library/Caches/sap");
+    assert.equal(
+      sapCacheDir({ LOCALAPPDATA: "C:\\Users\\u\\AppData\\Local" }, "win32", "C:\\Users\\u"),
+      "C:\\Users\\u\\AppData\\Local\\sap\\Cache",
+    );
+    assert.equal(sapCacheDir({ SAP_CACHE_DIR: "D:\\cache" }, "win32", "C:\\Users\\u"), "D:\\cache");
+    const help = sap(["client", "--help"], { SAP_CACHE_DIR: "/tmp/sap-cache-test" }).stdout;
+    assert.match(help, /--cache DIR .*\(default \/tmp\/sap-cache-test\/bottoms\)/);
+    assert.doesNotMatch(help, /default \.sap/);
   });
 });
