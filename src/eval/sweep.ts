@@ -417,16 +417,21 @@ export async function runPrivacySweep(opts: SweepOptions): Promise<{ rows: Sweep
   const summary = summarize(rows);
   writeFileSync(join(opts.outDir, "results.json"), JSON.stringify({ rows, summary }, null, 2));
   writeFileSync(join(opts.outDir, "results.csv"), toCsv(summary));
-  writeReport(opts.outDir, summary, {
-    model: opts.modelDir,
-    task: opts.dataset.name,
-    split: opts.split,
-    peft: opts.peft,
-    epochs: opts.epochs,
-    train_examples: opts.dataset.train.length,
-    dev_examples: opts.dataset.dev.length,
-    seeds: opts.seeds,
-  });
+  writeReport(
+    opts.outDir,
+    summary,
+    {
+      model: opts.modelDir,
+      task: opts.dataset.name,
+      split: opts.split,
+      peft: opts.peft,
+      epochs: opts.epochs,
+      train_examples: opts.dataset.train.length,
+      dev_examples: opts.dataset.dev.length,
+      seeds: opts.seeds,
+    },
+    { majority: majorityAccuracy(opts.dataset) },
+  );
   return { rows, summary };
 }
 
