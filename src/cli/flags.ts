@@ -15,7 +15,7 @@ export const DATA_OPTIONS: OptionDecl[] = [
     name: "data-dir",
     type: "string",
     placeholder: "DIR",
-    help: "where the shared data sets are (default ../shared/data or $SAP_SHARED_DIR)",
+    help: "where the shared data sets are (default $SAP_SHARED_DIR/data, else shared/data next to the sap package)",
     group: "Data",
   },
   {
@@ -42,7 +42,21 @@ export const DATA_OPTIONS: OptionDecl[] = [
   { name: "text-column", type: "string", placeholder: "NAME", help: "column holding the text", group: "Data" },
   { name: "text-pair-column", type: "string", placeholder: "NAME", help: "column of the pair's second text", group: "Data" },
   { name: "label-column", type: "string", placeholder: "NAME", help: "column holding the label", group: "Data" },
-  { name: "labels", type: "list", placeholder: "A,B,...", help: "label names in class order", group: "Data" },
+  {
+    name: "labels",
+    type: "list",
+    placeholder: "A,B,...",
+    help: "label names in class order; the label column holds these names or numbers (positions, see --label-base)",
+    group: "Data",
+  },
+  {
+    name: "label-base",
+    type: "int",
+    min: 0,
+    max: 1,
+    help: "numbers in the label column count --labels from 0 or from 1 (AG News: 1); without it numbers must include 0",
+    group: "Data",
+  },
   { name: "max-train", type: "int", min: 1, help: "use at most N training examples", group: "Data" },
   { name: "max-eval", type: "int", min: 1, help: "use at most N dev examples", group: "Data" },
 ];
@@ -194,10 +208,14 @@ export function trainingOptions(): OptionDecl[] {
 export function datasetFrom(args: ParsedArgs, seed: number): Dataset {
   const v = args.values;
   const subset = { maxTrain: v["max-train"] as number | undefined, maxEval: v["max-eval"] as number | undefined, seed };
+  if (v.task && (v.labels || v["label-base"] !== undefined))
+    throw new UsageError("--labels and --label-base describe --train data; a --task has its own labels");
   if (v.task) return loadTask(v.task as string, { ...subset, dataDir: v["data-dir"] as string | undefined });
   if (!v.train)
     throw new UsageError(`give --task (${taskNames.join(", ")}) or --train FILE with --text-column and --label-column`);
   if (!v["text-column"] || !v["label-column"]) throw new UsageError("--train needs --text-column and --label-column");
+  if (v["label-base"] !== undefined && !v.labels)
+    throw new UsageError("--label-base says how numbers in the label column index --labels: give --labels A,B,... too");
   return loadUserDataset({
     train: v.train as string,
     dev: v.dev as string | undefined,
@@ -206,6 +224,7 @@ export function datasetFrom(args: ParsedArgs, seed: number): Dataset {
     textPairColumn: v["text-pair-column"] as string | undefined,
     labelColumn: v["label-column"] as string,
     labels: v.labels as string[] | undefined,
+    labelBase: v["label-base"] as 0 | 1 | undefined,
     ...subset,
   });
 }

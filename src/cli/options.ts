@@ -2,6 +2,7 @@
 // same declaration type the registries use), so `--help`, parsing and validation come from one
 // place; bad input is a UsageError (exit 2) with our message, never Node's.
 import { ParamError, checkValue, rangeText, type ParamDecl } from "../params/index.js";
+import { RunMismatchError } from "../train/run-settings.js";
 
 export class UsageError extends Error {
   override readonly name = "UsageError";
@@ -134,6 +135,16 @@ export function asUsage<T>(f: () => T): T {
     return f();
   } catch (e) {
     if (e instanceof ParamError) throw new UsageError(e.message);
+    throw e;
+  }
+}
+
+/** A run or sweep refused because --out holds other outputs is a usage error (exit 2): the flags decide. */
+export async function asMismatchUsage<T>(f: () => Promise<T>): Promise<T> {
+  try {
+    return await f();
+  } catch (e) {
+    if (e instanceof RunMismatchError) throw new UsageError(e.message);
     throw e;
   }
 }

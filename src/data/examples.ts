@@ -56,22 +56,75 @@ export function labelKey(table: RecordTable, record: SourceRecord, column: strin
 }
 
 /**
- * Resolve label values against known names. With `allowIndex`, a non-negative integer below
- * labels.length that is not itself a name is read as an index (GLUE's 0/1 columns).
+ * Resolve label values against known names. With an `indexBase` (0 or 1), an integer that is not
+ * itself a name is read as a position counted from that base (GLUE's 0/1 columns: base 0; AG
+ * News's 1–4: base 1); with null, only names are accepted.
  */
-export function labelResolver(labels: readonly string[], allowIndex: boolean, allowedWhat = "allowed"): LabelResolver {
+export function labelResolver(labels: readonly string[], indexBase: 0 | 1 | null, allowedWhat = "allowed"): LabelResolver {
   const byName = new Map<string, number>();
   labels.forEach((name, i) => byName.set(name, i));
-  const indexNote = allowIndex && labels.length > 0 ? ` (or an index 0–${labels.length - 1})` : "";
+  const indexNote =
+    indexBase !== null && labels.length > 0
+      ? ` (or an index ${indexBase}–${labels.length - 1 + indexBase}, --label-base ${indexBase})`
+      : "";
   return (key, file, line) => {
     const named = byName.get(key);
     if (named !== undefined) return named;
-    if (allowIndex && /^\d+$/.test(key)) {
-      const index = Number(key);
-      if (index < labels.length) return index;
+    if (indexBase !== null && /^\d+$/.test(key)) {
+      const index = Number(key) - indexBase;
+      if (index >= 0 && index < labels.length) return index;
     }
     throw new DatasetError(file, line, `unknown label ${JSON.stringify(key)}; ${allowedWhat}: ${quoteList(labels)}${indexNote}`);
   };
+}
+
+/** A label value and where it first occurs. */
+interface Located {
+  key: string;
+  file: string;
+  line: number;
+}
+
+/**
+ * How numbers in the label column index the given label names. A number that is not a name is
+ * a position, counted from `labelBase` when given; without it only a file whose numbers include 0
+ * is read as 0-based, since numbers from 1 (AG News: 1–4) could be either and a silent guess
+ * would shift every class. A name that is itself a number must mean the same class both ways.
+ */
+export function labelIndexBase(
+  labels: readonly string[],
+  tables: RecordTable[],
+  column: string,
+  labelBase?: 0 | 1,
+): 0 | 1 | null {
+  const names = new Set(labels);
+  if (labelBase !== undefined) {
+    labels.forEach((name, i) => {
+      const asIndex = Number(name) - labelBase;
+      if (/^\d+$/.test(name) && asIndex !== i && asIndex >= 0 && asIndex < labels.length)
+        throw new Error(
+          `label ${JSON.stringify(name)} is ambiguous: it names class ${i + labelBase} in --labels and, with --label-base ${labelBase}, is the index of class ${asIndex + labelBase}; rename the classes or drop --label-base`,
+        );
+    });
+    return labelBase;
+  }
+  const numbers: Located[] = [];
+  for (const table of tables)
+    for (const record of table.records) {
+      const key = labelKey(table, record, column);
+      if (!names.has(key) && /^\d+$/.test(key)) numbers.push({ key, file: table.file, line: record.line });
+    }
+  if (!numbers.length) return null;
+  // Names that are numbers (star ratings "1".."5") leave no room for positions: names only.
+  if (labels.some((n) => /^\d+$/.test(n))) return null;
+  const values = numbers.map((n) => Number(n.key));
+  if (values.includes(0)) return 0;
+  const first = numbers[0]!;
+  throw new DatasetError(
+    first.file,
+    first.line,
+    `the labels are numbers from ${Math.min(...values)} to ${Math.max(...values)}, with no 0, and --labels names ${labels.length} classes: say whether ${quoteList([String(Math.min(...values))])} is the first class (--label-base 1) or the second (--label-base 0)`,
+  );
 }
 
 /** The sorted set of label values in a table: numerically if all are integers, else by code point. */

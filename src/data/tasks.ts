@@ -1,7 +1,8 @@
 // Built-in tasks by name (SST-2, IMDB, CoLA, MRPC, RTE, SST-5), read from the shared data folder
 // in the layout of ../shared/data/README.md.
 import { existsSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { labelResolver, requiredColumns, toExamples, type ExampleColumns } from "./examples.js";
 import { readRecords, type Format } from "./parse.js";
 import { applySubsets, checkSubsetOptions } from "./sample.js";
@@ -12,7 +13,7 @@ export const taskNames = ["sst2", "imdb", "cola", "mrpc", "rte", "sst5"] as cons
 export type TaskName = (typeof taskNames)[number];
 
 export interface TaskOptions extends SubsetOptions {
-  /** The shared data folder (holding datasets/); default ../shared/data from the working directory. */
+  /** The shared data folder (holding datasets/); default: defaultDataDir(). */
   dataDir?: string;
 }
 
@@ -20,8 +21,22 @@ export function isTaskName(name: string): name is TaskName {
   return (taskNames as readonly string[]).includes(name);
 }
 
-export function defaultDataDir(): string {
-  return resolve(process.cwd(), "..", "shared", "data");
+/** sap's own folder (the one with its package.json), found from this file wherever it was built to. */
+function packageRoot(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  for (let dir = here, i = 0; i < 6; i++, dir = dirname(dir)) if (existsSync(join(dir, "package.json"))) return dir;
+  return resolve(here, "..", "..", "..");
+}
+
+/**
+ * The shared data folder: $SAP_SHARED_DIR/data when that names the shared folder (it holds data/
+ * and fixtures/), else shared/data next to the sap package. Not the working directory: a command
+ * must find the same data wherever it is run from.
+ */
+export function defaultDataDir(env: Record<string, string | undefined> = process.env): string {
+  const shared = env.SAP_SHARED_DIR;
+  if (shared) return resolve(shared, "data");
+  return resolve(packageRoot(), "..", "shared", "data");
 }
 
 interface TableSource {
@@ -38,7 +53,7 @@ function loadTable(file: string, source: TableSource): Example[] {
     columnNames: source.columnNames,
     requiredColumns: requiredColumns(source.columns),
   });
-  return toExamples(table, source.columns, labelResolver(source.labels, true));
+  return toExamples(table, source.columns, labelResolver(source.labels, 0));
 }
 
 /** IMDB reviews keep the HTML line breaks of the site; a run of them becomes one space. */
@@ -160,7 +175,9 @@ export function loadTask(name: string, opts: TaskOptions = {}): Dataset {
   const spec = tasks[name];
   const dataDir = resolve(opts.dataDir ?? defaultDataDir());
   if (!existsSync(join(dataDir, "datasets"))) {
-    throw new Error(`no datasets/ folder in the data dir ${dataDir}; pass dataDir (CLI: --data-dir) pointing at shared/data`);
+    throw new Error(
+      `no datasets/ folder in the data dir ${dataDir}; pass dataDir (CLI: --data-dir) pointing at shared/data, or set SAP_SHARED_DIR to the shared folder`,
+    );
   }
   const { train, dev, test, files } = spec.load(dataDir);
   const dataset: Dataset = {

@@ -3,6 +3,7 @@
 import { basename } from "node:path";
 import {
   collectLabels,
+  labelIndexBase,
   labelResolver,
   requiredColumns,
   toExamples,
@@ -24,6 +25,11 @@ export interface UserDatasetOptions extends SubsetOptions {
   labelColumn: string;
   /** Label names: values must be one of them or an index into them. Default: the sorted set of values in train. */
   labels?: string[];
+  /**
+   * With `labels`: numbers in the label column are positions counted from 0 or from 1. Without it
+   * numbers are read as 0-based only when they include 0; numbers from 1 are refused as ambiguous.
+   */
+  labelBase?: 0 | 1;
   /** Extra columns to keep in Example.meta (e.g. an attribute for inference attacks). */
   metaColumns?: string[];
   /** Fraction of train split off as dev when no dev file is given (default 0.1). */
@@ -50,6 +56,10 @@ export function loadUserDataset(opts: UserDatasetOptions): Dataset {
     throw new Error(`format must be one of ${formats.join(", ")}, got ${JSON.stringify(opts.format)}`);
   }
   if (opts.labels) checkLabelNames(opts.labels);
+  if (opts.labelBase !== undefined && opts.labelBase !== 0 && opts.labelBase !== 1)
+    throw new Error(`labelBase (--label-base) must be 0 or 1, got ${JSON.stringify(opts.labelBase)}`);
+  if (opts.labelBase !== undefined && !opts.labels)
+    throw new Error("labelBase (--label-base) says how numbers index the given labels: give labels (--labels) too");
   const columns: ExampleColumns = {
     textColumn: opts.textColumn,
     textPairColumn: opts.textPairColumn,
@@ -67,10 +77,11 @@ export function loadUserDataset(opts: UserDatasetOptions): Dataset {
   let resolve: LabelResolver;
   if (opts.labels) {
     labels = opts.labels.slice();
-    resolve = labelResolver(labels, true);
+    const tables = [trainTable, devTable, testTable].filter((t): t is RecordTable => t !== undefined);
+    resolve = labelResolver(labels, labelIndexBase(labels, tables, opts.labelColumn, opts.labelBase));
   } else {
     labels = collectLabels(trainTable, opts.labelColumn);
-    resolve = labelResolver(labels, false, `the labels in ${opts.train} are`);
+    resolve = labelResolver(labels, null, `the labels in ${opts.train} are`);
   }
 
   let train = toExamples(trainTable, columns, resolve);

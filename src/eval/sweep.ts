@@ -1,8 +1,9 @@
 // `sap eval privacy`: for each privatizer setting (mechanism × η) and seed, fine-tune (utility on
 // the task's dev set) and attack exactly what the vendor received for the dev sentences (privacy).
 // Each finished cell is appended to results.jsonl, so an interrupted sweep resumes where it was.
-import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { createHash } from "node:crypto";
+import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
 import type { AttackContext, InversionAttack } from "../attacks/attack.js";
 import { addRecovery, emptyCounts, recoveryMetrics } from "../attacks/metrics.js";
 import { makeCanaries, piiMask } from "../attacks/canary.js";
@@ -11,12 +12,22 @@ import type { Dataset } from "../data/index.js";
 import { ParamError, budgetOf } from "../params/index.js";
 import { loadClassifier } from "../models/checkpoint.js";
 import { loadTokenizer } from "../models/tokenizers/index.js";
+import { checkPeftParams } from "../peft/index.js";
 import { checkMechanismParams, mechanismEntry, noiseSource } from "../privacy/index.js";
 import { Customer, buildPrivatizer, collate } from "../split/customer.js";
 import type { ProgressListener } from "../split/progress.js";
 import { TRAINING_DEFAULTS } from "../split/spec.js";
 import { tidy } from "../tensor/index.js";
 import { finetune } from "../train/finetune.js";
+import {
+  RunMismatchError,
+  canonicalJson,
+  datasetFingerprint,
+  readSettings,
+  settingsDiff,
+  usedFolder,
+  writeSettings,
+} from "../train/run-settings.js";
 import type { MechanismSpec, WireBatch } from "../wire/index.js";
 import { writeReport } from "./report.js";
 import type { SweepRow, SweepSummaryRow } from "./types.js";
@@ -52,6 +63,73 @@ export interface SweepOptions {
   attackOnly?: boolean;
   /** Canary sentences with synthetic personal data planted among the observed batches. */
   canaries?: number;
+  /** Remove a previous sweep's outputs from outDir first (otherwise a different sweep there is refused). */
+  overwrite?: boolean;
+}
+
+/** What a sweep writes into its folder: removed by `overwrite`. */
+const SWEEP_OUTPUTS = [
+  "sweep.json",
+  "results.jsonl",
+  "results.json",
+  "results.csv",
+  "plot.svg",
+  "report.md",
+  "report.html",
+  "runs",
+];
+
+/** sweep.json: the settings every cell shares, and the fixed parameters of each mechanism and attack run there. */
+interface StoredSweep {
+  fixed: Record<string, unknown>;
+  mechanisms: Record<string, Record<string, unknown>>;
+  attacks: Record<string, Record<string, unknown>>;
+}
+
+/**
+ * Checks `outDir` against this sweep before any work and returns what to store. Results are kept
+ * by cell (mechanism, budget, seed, attack), so a grid may grow there (more mechanisms, budgets,
+ * seeds, attacks); anything that changes what a cell means (model, data, split, training, a
+ * mechanism's or attack's fixed parameters) is refused, naming each difference.
+ */
+function checkSweepFolder(opts: SweepOptions, now: StoredSweep): StoredSweep {
+  const file = join(opts.outDir, "sweep.json");
+  const hint = "use another --out, or --overwrite to replace that sweep's results";
+  if (opts.overwrite) {
+    for (const f of SWEEP_OUTPUTS) rmSync(join(opts.outDir, f), { recursive: true, force: true });
+    return now;
+  }
+  const stored = readSettings(file) as StoredSweep | undefined;
+  if (!stored) {
+    if (usedFolder(opts.outDir))
+      throw new RunMismatchError(`${opts.outDir} is not empty and holds no sweep.json (not a sweep's folder); ${hint}`);
+    return now;
+  }
+  const diff = settingsDiff(stored.fixed, now.fixed);
+  for (const kind of ["mechanisms", "attacks"] as const)
+    for (const [name, params] of Object.entries(now[kind])) {
+      const had = stored[kind][name];
+      if (had && canonicalJson(had) !== canonicalJson(params))
+        diff.push(
+          `${kind === "mechanisms" ? "privatizer" : "attack"} ${name}: ${canonicalJson(had)} there, ${canonicalJson(params)} now`,
+        );
+    }
+  if (diff.length)
+    throw new RunMismatchError(
+      `the sweep in ${opts.outDir} was run with other settings (${file}):\n  ${diff.join("\n  ")}\n${hint} (more mechanisms, budgets, seeds or attacks may be added)`,
+    );
+  return {
+    fixed: now.fixed,
+    mechanisms: { ...stored.mechanisms, ...now.mechanisms },
+    attacks: { ...stored.attacks, ...now.attacks },
+  };
+}
+
+/** The accuracy of always predicting the dev set's most frequent class (the plot's floor). */
+export function majorityAccuracy(dataset: Pick<Dataset, "dev">): number {
+  const counts = new Map<number, number>();
+  for (const e of dataset.dev) counts.set(e.label, (counts.get(e.label) ?? 0) + 1);
+  return dataset.dev.length ? Math.max(...counts.values()) / dataset.dev.length : Number.NaN;
 }
 
 /** A results.jsonl line; JSON writes NaN (no accuracy in --attack-only, no canaries) as null. */
@@ -201,7 +279,32 @@ export async function runPrivacySweep(opts: SweepOptions): Promise<{ rows: Sweep
   // Validate the whole grid before anything trains.
   const grid = sweepSettings(opts);
   checkSweepAttacks(opts);
+  const peft = { name: opts.peft.name, params: checkPeftParams(opts.peft.name, opts.peft.params) };
+  const stored = checkSweepFolder(opts, {
+    fixed: {
+      model: resolve(opts.modelDir),
+      task: opts.dataset.name,
+      data: datasetFingerprint(opts.dataset),
+      train_examples: opts.dataset.train.length,
+      dev_examples: opts.dataset.dev.length,
+      split: opts.split,
+      peft,
+      epochs: opts.epochs,
+      batch_size: opts.batchSize,
+      lr: opts.lr,
+      max_seq_len: opts.maxSeqLen,
+      attack_only: opts.attackOnly === true,
+      canaries: opts.canaries ?? 0,
+      public_texts: createHash("sha256").update(opts.publicTexts.join("\n")).digest("hex").slice(0, 16),
+    },
+    // The fixed (non-budget) parameters each mechanism runs with, defaults included.
+    mechanisms: Object.fromEntries(
+      grid.map((g) => [g.name, Object.fromEntries(Object.entries(g.params).filter(([k]) => k !== g.budget))]),
+    ),
+    attacks: Object.fromEntries(opts.attacks.map((a) => [a, checkAttackParams(a, opts.attackParams?.[a] ?? {})])),
+  });
   mkdirSync(opts.outDir, { recursive: true });
+  writeSettings(join(opts.outDir, "sweep.json"), stored as unknown as Record<string, unknown>);
   const jsonl = join(opts.outDir, "results.jsonl");
   const rows: SweepRow[] = existsSync(jsonl) ? readFileSync(jsonl, "utf8").split("\n").filter(Boolean).map(parseRow) : [];
   const done = new Set(rows.map(key));
@@ -237,6 +340,7 @@ export async function runPrivacySweep(opts: SweepOptions): Promise<{ rows: Sweep
         seed: 42 + seed,
         noiseSeed: 1000 + seed,
         outDir: join(opts.outDir, "runs", `${s.name}-${s.eta ?? "na"}-seed${seed}`),
+        // A cell interrupted mid-training continues; its own settings.json guards it too.
         resume: true,
         checkpointEvery: 1_000_000,
         // The sweep measures privacy itself, against every attack it runs.
@@ -315,16 +419,21 @@ export async function runPrivacySweep(opts: SweepOptions): Promise<{ rows: Sweep
   const summary = summarize(rows);
   writeFileSync(join(opts.outDir, "results.json"), JSON.stringify({ rows, summary }, null, 2));
   writeFileSync(join(opts.outDir, "results.csv"), toCsv(summary));
-  writeReport(opts.outDir, summary, {
-    model: opts.modelDir,
-    task: opts.dataset.name,
-    split: opts.split,
-    peft: opts.peft,
-    epochs: opts.epochs,
-    train_examples: opts.dataset.train.length,
-    dev_examples: opts.dataset.dev.length,
-    seeds: opts.seeds,
-  });
+  writeReport(
+    opts.outDir,
+    summary,
+    {
+      model: opts.modelDir,
+      task: opts.dataset.name,
+      split: opts.split,
+      peft: opts.peft,
+      epochs: opts.epochs,
+      train_examples: opts.dataset.train.length,
+      dev_examples: opts.dataset.dev.length,
+      seeds: opts.seeds,
+    },
+    { majority: majorityAccuracy(opts.dataset) },
+  );
   return { rows, summary };
 }
 

@@ -1,8 +1,8 @@
 // `sap finetune`: Split-and-Privatize fine-tuning in one process. The customer side tokenizes,
 // runs the bottom and privatizes; the vendor side tunes the top with a PEFT method. Read top to
 // bottom: setup -> (resume) -> epochs of steps -> evaluation -> best adapter -> report.
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { privacySelfCheck, privacySectionLines, type PrivacySection } from "../attacks/self-check.js";
 import { createModel, loadClassifier } from "../models/checkpoint.js";
 import type { SplittableModel } from "../models/model.js";
@@ -36,11 +36,30 @@ import {
 } from "../split/index.js";
 import { Rng, tidy, writeSafetensors } from "../tensor/index.js";
 import { predictedClasses, type WireBatch } from "../wire/index.js";
+import { RunMismatchError, checkSettings, datasetFingerprint, usedFolder, writeSettings } from "./run-settings.js";
+
+/** What a run writes into its folder: removed by `overwrite` (and nothing else there is touched). */
+// The release key is kept: a new run in the same folder then re-sends the same release of the same data.
+const RUN_OUTPUTS = [
+  "checkpoint",
+  "adapter",
+  "cti.json",
+  "customer-bottom.safetensors",
+  "metrics.json",
+  "metrics.jsonl",
+  "report.md",
+  "settings.json",
+];
 
 export interface FinetuneOptions extends TrainingSpec {
   modelDir: string;
   outDir: string;
   resume: boolean;
+  /**
+   * A new run (not `resume`) refuses a folder that holds anything, so that another run's outputs
+   * are not silently replaced; with `overwrite` the outputs of a previous run there are removed first.
+   */
+  overwrite?: boolean;
   /** Checkpoint every this many steps (and at each epoch end). */
   checkpointEvery: number;
   /** Receives every written wire batch (for --dump-wire). */
@@ -99,6 +118,44 @@ export function evaluateAccuracy(releases: Releases, vendor: Vendor, batchSize: 
 export async function finetune(opts: FinetuneOptions): Promise<FinetuneResult> {
   const emit = opts.onProgress ?? (() => {});
   const { dataset } = opts;
+  const noise = noiseSource(opts.noiseSeed);
+  // Everything that decides what the run computes. A resumed run must match it, or its report
+  // and metrics would describe a run that did not happen.
+  const runSettings = {
+    model: resolve(opts.modelDir),
+    task: dataset.name,
+    split: opts.split,
+    privatizer: opts.privatizer,
+    noise: noise.description,
+    peft: opts.peft,
+    epochs: opts.epochs,
+    batch_size: opts.batchSize,
+    lr: opts.lr,
+    warmup_ratio: opts.warmupRatio,
+    weight_decay: opts.weightDecay,
+    clip: opts.clip,
+    max_seq_len: opts.maxSeqLen,
+    seed: opts.seed,
+    init: opts.randomInit ? "random" : "pretrained",
+    train_bottom: opts.trainBottom ?? "frozen",
+    fresh_noise: opts.freshNoise === true,
+    train_examples: dataset.train.length,
+    dev_examples: dataset.dev.length,
+    data: datasetFingerprint(dataset),
+  };
+  const settingsFile = join(opts.outDir, "settings.json");
+  if (opts.resume)
+    checkSettings(
+      settingsFile,
+      runSettings,
+      `the run in ${opts.outDir}`,
+      "resume it with the same settings, or start a new run in another folder (CLI: another --out, or --overwrite without --resume)",
+    );
+  else if (opts.overwrite) for (const f of RUN_OUTPUTS) rmSync(join(opts.outDir, f), { recursive: true, force: true });
+  else if (usedFolder(opts.outDir))
+    throw new RunMismatchError(
+      `${opts.outDir} is not empty: continue the run there with resume (CLI: --resume), replace its outputs with overwrite (CLI: --overwrite), or choose another --out`,
+    );
   const tok = loadTokenizer(opts.modelDir);
   const { model, config } = loadClassifier(opts.modelDir, { labels: dataset.labels, seed: opts.seed });
   if (opts.randomInit) {
@@ -120,7 +177,6 @@ export async function finetune(opts: FinetuneOptions): Promise<FinetuneResult> {
     trainable.map(([, t]) => t),
     opts,
   );
-  const noise = noiseSource(opts.noiseSeed);
   const bottom = opts.trainBottom ? prepareBottom(model, opts.split, opts.trainBottom, rng) : [];
   const bottomOptimizer = fineTuneOptimizer(bottom, opts);
   const customer = new Customer({
@@ -177,6 +233,7 @@ export async function finetune(opts: FinetuneOptions): Promise<FinetuneResult> {
   if (privacy)
     for (const line of privacySectionLines(privacy))
       emit({ task: "privacy", done: 0, total: 1, unit: "", message: line.slice(2) });
+  writeSettings(settingsFile, runSettings);
   let cti: FinetuneResult["cti"];
   if (privatizer instanceof CtiPrivatizer) {
     saveCtiTable(join(opts.outDir, "cti.json"), privatizer.table);
@@ -206,25 +263,12 @@ export async function finetune(opts: FinetuneOptions): Promise<FinetuneResult> {
   }
 
   const settings = {
+    ...runSettings,
     model: opts.modelDir,
-    task: dataset.name,
-    split: opts.split,
-    privatizer: opts.privatizer,
     privatizer_description: privatizer.describe(),
-    noise: noise.description,
     release: releases.description,
     releases_per_example: releases.releasesPer(opts.epochs),
     peft: { name: peft.method, params: peft.params },
-    epochs: opts.epochs,
-    batch_size: opts.batchSize,
-    lr: opts.lr,
-    warmup_ratio: opts.warmupRatio,
-    weight_decay: opts.weightDecay,
-    clip: opts.clip,
-    max_seq_len: opts.maxSeqLen,
-    seed: opts.seed,
-    init: opts.randomInit ? "random" : "pretrained",
-    train_bottom: opts.trainBottom ?? "frozen",
     train_examples: train.length,
     dev_examples: dev.length,
   };

@@ -1,7 +1,7 @@
 // The attacks work (no privacy at k = 0: nearly every token comes back) and the defence works
 // (strong d_χ noise: far fewer), and the sweep runs end to end on a tiny model.
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
@@ -15,7 +15,7 @@ import { makeCanaries, piiMask } from "../../src/attacks/canary.js";
 import { attributeInference } from "../../src/attacks/attribute.js";
 import { loadTask } from "../../src/data/index.js";
 import { runPrivacySweep, sweepSettings, type SweepOptions, type SweepSummaryRow } from "../../src/eval/sweep.js";
-import { worstCase } from "../../src/eval/report.js";
+import { privacyUtilitySvg, worstCase, writeReport } from "../../src/eval/report.js";
 import { loadClassifier } from "../../src/models/checkpoint.js";
 import { loadTokenizer } from "../../src/models/tokenizers/index.js";
 import { SeededNoise, createPrivatizer, registerPrivatizer } from "../../src/privacy/index.js";
@@ -238,6 +238,48 @@ describe("privacy sweep", () => {
     assert.match(readFileSync(join(out, "report.md"), "utf8"), /\| none \| — \| 0 \| nn-l2 \| n\/a \|/);
   });
 
+  it("a different sweep in a used folder is refused, naming the differences; a growing grid is not", async () => {
+    const out = sweepDir();
+    const base = {
+      privatizers: ["none"],
+      etas: [],
+      attackOnly: true,
+      dataset: loadTask("sst2", { dataDir, maxTrain: 32, maxEval: 16, seed: 3 }),
+    };
+    await runPrivacySweep(tinySweep(out, base));
+    const lines = (): number => readFileSync(join(out, "results.jsonl"), "utf8").trim().split("\n").length;
+    assert.equal(lines(), 1);
+    await assert.rejects(
+      runPrivacySweep(tinySweep(out, { ...base, maxSeqLen: 16, split: 1 })),
+      (e: Error) =>
+        e.name === "RunMismatchError" &&
+        /split: 0 there, 1 now/.test(e.message) &&
+        /max_seq_len: 32 there, 16 now/.test(e.message),
+    );
+    await assert.rejects(
+      runPrivacySweep(tinySweep(out, { ...base, modelDir: fixture("tiny-distilbert") })),
+      /model: ".*tiny-bert" there, ".*tiny-distilbert" now/,
+    );
+    await assert.rejects(
+      runPrivacySweep(tinySweep(out, { ...base, dataset: loadTask("sst2", { dataDir, maxTrain: 32, maxEval: 16, seed: 4 }) })),
+      /data: /,
+    );
+    assert.equal(lines(), 1, "nothing was added by a refused sweep");
+    // More mechanisms, budgets and seeds in the same sweep: only the new cells run.
+    await runPrivacySweep(tinySweep(out, { ...base, privatizers: ["none", "dchi"], etas: [5], seeds: 2 }));
+    assert.equal(lines(), 4);
+    await assert.rejects(
+      runPrivacySweep(tinySweep(out, { ...base, privatizers: ["dchi"], etas: [5], mechanismParams: { dchi: { clip: 3 } } })),
+      /privatizer dchi: .*there, .*"clip":3.* now/,
+    );
+    // A folder that is not a sweep's, and --overwrite.
+    const other = sweepDir();
+    writeFileSync(join(other, "notes.txt"), "mine");
+    await assert.rejects(runPrivacySweep(tinySweep(other, base)), /not empty and holds no sweep.json/);
+    await runPrivacySweep(tinySweep(out, { ...base, split: 1, overwrite: true }));
+    assert.equal(lines(), 1, "overwrite started from an empty results.jsonl");
+  });
+
   it("the worst case per setting is the attack that recovered most, with gains against no privacy", () => {
     const row = (privatizer: string, eta: number | null, attack: string, acc: number, rec: number): SweepSummaryRow => ({
       privatizer,
@@ -268,6 +310,82 @@ describe("privacy sweep", () => {
     assert.ok(Math.abs(d.empirical_privacy - 0.5) < 1e-12);
     assert.ok(Math.abs(d.accuracy - 0.78) < 1e-12 && Math.abs(d.accuracyChange + 0.02) < 1e-12);
     assert.ok(Math.abs(d.relativePrivacyGain - 1) < 1e-12, `${d.relativePrivacyGain}`); // 0.25 -> 0.5
+  });
+});
+
+describe("the report shows every point", () => {
+  const row = (
+    privatizer: string,
+    budget: string | null,
+    eta: number | null,
+    attack: string,
+    acc: number,
+    rec: number,
+  ): SweepSummaryRow => ({
+    privatizer,
+    budget,
+    eta,
+    split: 0,
+    attack,
+    accuracy: acc,
+    accuracy_ci95: Number.NaN,
+    token_recovery: rec,
+    token_recovery_ci95: Number.NaN,
+    empirical_privacy: 1 - rec,
+    f1: rec,
+    exact_sentence: 0,
+    canary_recovery: Number.NaN,
+    attack_success: Number.NaN,
+    attack_baseline: Number.NaN,
+    seeds: 1,
+  });
+  // 4 mechanisms x 3 attacks = 12 series (more than the 8 colours); "none" recovers everything: x = 0 thrice.
+  const rows: SweepSummaryRow[] = [];
+  for (const a of ["nn-l2", "mlp", "optim"]) {
+    rows.push(row("none", null, null, a, 0.8, 1));
+    for (const [m, b] of [
+      ["dchi", "eta"],
+      ["cti", "eta"],
+      ["gaussian", "sigma"],
+    ] as const)
+      for (const [i, v] of [1, 10].entries()) rows.push(row(m, b, b === "sigma" ? v / 10 : v, a, 0.55 + 0.1 * i, 0.4 + 0.2 * i));
+  }
+
+  it("distinct colour x marker per series, coincident points side by side, budget labels, a majority line", () => {
+    const svg = privacyUtilitySvg(rows, { majority: 0.509 });
+    const legend = svg
+      .split("mechanism / attack</text>")[1]!
+      .split("\n")
+      .filter((l) => !l.startsWith("<line") && !l.startsWith("<text") && l.trim());
+    const styles = legend.filter((l) => l !== "</svg>").map((l) => l.replace(/ (cx|cy|x|y|points|width|height)="[^"]*"/g, ""));
+    assert.equal(styles.length, 12);
+    assert.equal(new Set(styles).size, 12, "every series has its own colour and marker");
+    const centres = [...svg.matchAll(/class="point" data-cx="([\d.]+)" data-cy="([\d.]+)"/g)].map((m) => `${m[1]},${m[2]}`);
+    assert.equal(centres.length, rows.length);
+    assert.equal(new Set(centres).size, rows.length, "no point drawn on another");
+    const budgets = [...svg.matchAll(/class="budget"[^>]*>([^<]+)</g)].map((m) => m[1]);
+    for (const t of ["η = 1", "η = 10", "σ = 0.1", "σ = 1"]) assert.ok(budgets.includes(t), `label ${t}`);
+    assert.match(svg, /class="majority"[^>]*stroke-dasharray/);
+    assert.match(svg, /majority class 50\.9%/);
+  });
+
+  it("the HTML page has a heading per section and the settings as a definition list", () => {
+    const dir = sweepDir();
+    writeReport(
+      dir,
+      rows,
+      { model: "m", peft: { name: "lora", params: { rank: 8, alpha: 16 } }, train_examples: 10 },
+      { majority: 0.5 },
+    );
+    const html = readFileSync(join(dir, "report.html"), "utf8");
+    for (const h of ["Settings", "Plot", "Results", "Worst case over the attacks run"])
+      assert.ok(html.includes(`<h2>${h}</h2>`), h);
+    assert.match(
+      html,
+      /<dl><dt>model<\/dt><dd>m<\/dd><dt>peft<\/dt><dd>lora \(rank 8, alpha 16\)<\/dd><dt>train examples<\/dt><dd>10<\/dd><\/dl>/,
+    );
+    assert.doesNotMatch(html, /\{&quot;|\{"/, "no raw JSON");
+    assert.match(readFileSync(join(dir, "report.md"), "utf8"), /## Settings\n\n- model: m\n- peft: lora \(rank 8, alpha 16\)/);
   });
 });
 

@@ -3,16 +3,17 @@
 // stderr, no escape codes off a terminal or with NO_COLOR; options generated from the registries.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
+import { sapCacheDir } from "../../src/cli/cache.js";
 import { COMMANDS } from "../../src/cli/main.js";
 import { commandHelp } from "../../src/cli/options.js";
 import { registerPeft } from "../../src/peft/index.js";
 import { registerPrivatizer } from "../../src/privacy/index.js";
 import { parseServerConfig } from "../../src/server/config.js";
-import { fixture, repoRoot } from "../paths.js";
+import { dataPath, fixture, repoRoot } from "../paths.js";
 
 const cli = join(repoRoot, "dist", "src", "cli", "main.js");
 const dirs: string[] = [];
@@ -124,5 +125,187 @@ describe("options generated from the registries", () => {
     assert.match(help, /--width N\s+how wide \[method test-method; default 3\]/);
     const evalHelp = commandHelp(COMMANDS.find((c) => c.name === "eval")!);
     assert.match(evalHelp, /test-mech: test only/);
+  });
+});
+
+const tmp = (): string => {
+  const d = mkdtempSync(join(tmpdir(), "sap-cli-"));
+  dirs.push(d);
+  return d;
+};
+
+/** A tiny user data set (48 rows) and a public text for the attackers, so no shared data is read. */
+function userData(): { csv: string; publicText: string } {
+  const dir = tmp();
+  const csv = join(dir, "reviews.csv");
+  const rows = Array.from({ length: 48 }, (_, i) => (i % 2 ? `a fine warm film ${i},pos` : `a dull cold film ${i},neg`));
+  writeFileSync(csv, ["text,label", ...rows].join("\n") + "\n");
+  const publicText = join(dir, "public.txt");
+  writeFileSync(publicText, "the film was fine .\nit was a dull day .\n");
+  return { csv, publicText };
+}
+
+describe("refused before any work, with a message naming the flag", () => {
+  const { csv, publicText } = userData();
+  const data = ["--train", csv, "--text-column", "text", "--label-column", "label"];
+  const ft = (out: string, extra: string[] = []): string[] => [
+    "finetune",
+    "--model",
+    fixture("tiny-bert"),
+    ...data,
+    "--split",
+    "1",
+    "--epochs",
+    "1",
+    "--batch-size",
+    "16",
+    "--max-seq-len",
+    "16",
+    "--quiet",
+    "--out",
+    out,
+    ...extra,
+  ];
+
+  it("finetune: a used --out needs --resume (same settings) or --overwrite", () => {
+    const out = tmp();
+    writeFileSync(join(out, "mine.txt"), "keep me");
+    const used = sap(ft(out));
+    assert.equal(used.status, 2, used.stderr);
+    assert.match(used.stderr, /is not empty: .*--resume.*--overwrite/);
+    assert.deepEqual(readdirSync(out), ["mine.txt"]);
+    const run = tmp();
+    assert.equal(sap(ft(run)).status, 0);
+    const report = readFileSync(join(run, "report.md"), "utf8");
+    const other = sap(ft(run, ["--resume", "--lr", "0.001"]));
+    assert.equal(other.status, 2, other.stderr);
+    assert.match(other.stderr, /lr: 0\.0005 there, 0\.001 now/);
+    assert.equal(readFileSync(join(run, "report.md"), "utf8"), report, "the report still describes the run that happened");
+    assert.equal(sap(ft(run, ["--resume"])).status, 0, "the same settings resume");
+    const over = sap(ft(run, ["--overwrite", "--lr", "0.001"]));
+    assert.equal(over.status, 0, over.stderr);
+    assert.match(readFileSync(join(run, "report.md"), "utf8"), /lr 0\.001\b/);
+  });
+
+  it("eval privacy: the grid, PEFT method, attacks and public text are checked before anything is written", () => {
+    const base = ["eval", "privacy", "--model", fixture("tiny-bert"), ...data, "--public", publicText, "--split", "0"];
+    const cases: Array<[string[], RegExp]> = [
+      [["--privatizers", "dchi", "--etas", "-1"], /privatizer dchi: eta must be a number > 0, got -1/],
+      [["--privatizers", "none", "--peft", "nope"], /unknown PEFT method|peft.*nope|nope/i],
+      [["--privatizers", "none", "--attacks", "aia-rating"], /needs the "rating" field/],
+      [["--privatizers", "none", "--attack-param", "nn-l2.k=1"], /attack nn-l2: unknown parameter "k"/],
+    ];
+    for (const [extra, message] of cases) {
+      const out = join(tmp(), "out");
+      const r = sap([...base, ...extra, "--out", out]);
+      assert.equal(r.status, 2, `${extra.join(" ")}: ${r.stderr}`);
+      assert.match(r.stderr, message);
+      assert.ok(!existsSync(out), `${extra.join(" ")}: nothing written`);
+    }
+    // User data without --public needs the Brown corpus from the data dir: a message, not ENOENT.
+    const empty = tmp();
+    const noBrown = sap([
+      "eval",
+      "privacy",
+      "--model",
+      fixture("tiny-bert"),
+      ...data,
+      "--data-dir",
+      empty,
+      "--out",
+      join(empty, "out"),
+    ]);
+    assert.equal(noBrown.status, 2, noBrown.stderr);
+    assert.match(noBrown.stderr, /public text .* does not exist; give --public FILE/);
+    assert.doesNotMatch(noBrown.stderr, /ENOENT/);
+  });
+
+  it("eval privacy: a different sweep in --out is refused; --overwrite replaces it", () => {
+    const out = tmp();
+    const sweep = (extra: string[]): ReturnType<typeof sap> =>
+      sap([
+        "eval",
+        "privacy",
+        "--model",
+        fixture("tiny-bert"),
+        ...data,
+        "--public",
+        publicText,
+        "--privatizers",
+        "none",
+        "--attacks",
+        "nn-l2",
+        "--canaries",
+        "0",
+        "--attack-only",
+        "--max-seq-len",
+        "16",
+        "--out",
+        out,
+        ...extra,
+      ]);
+    assert.equal(sweep(["--split", "0"]).status, 0);
+    const other = sweep(["--split", "1"]);
+    assert.equal(other.status, 2, other.stderr);
+    assert.match(other.stderr, /split: 0 there, 1 now/);
+    assert.equal(sweep(["--split", "1", "--overwrite"]).status, 0);
+    assert.match(readFileSync(join(out, "results.jsonl"), "utf8"), /"split":1/);
+    assert.doesNotMatch(readFileSync(join(out, "results.jsonl"), "utf8"), /"split":0/);
+  });
+
+  it("eval privacy --task imdb accepts --attacks aia-rating (its rows carry the rating)", () => {
+    const out = join(tmp(), "out");
+    const r = sap([
+      "eval",
+      "privacy",
+      "--model",
+      fixture("tiny-bert"),
+      "--task",
+      "imdb",
+      "--data-dir",
+      dataPath(),
+      "--max-train",
+      "60",
+      "--max-eval",
+      "60",
+      "--public",
+      publicText,
+      "--privatizers",
+      "none",
+      "--attacks",
+      "aia-rating",
+      "--attack-only",
+      "--canaries",
+      "0",
+      "--split",
+      "0",
+      "--max-seq-len",
+      "16",
+      "--json",
+      "--out",
+      out,
+    ]);
+    assert.equal(r.status, 0, r.stderr);
+    const res = JSON.parse(r.stdout) as { results: Array<{ attack: string; attack_success: number }> };
+    assert.equal(res.results[0]!.attack, "aia-rating");
+    assert.ok(res.results[0]!.attack_success >= 0 && res.results[0]!.attack_success <= 1);
+  });
+});
+
+describe("the client's cache folder", () => {
+  it("is $SAP_CACHE_DIR, else the platform's cache folder, never the working directory", () => {
+    assert.equal(sapCacheDir({ SAP_CACHE_DIR: "/c/sap" }, "linux", "/home/u"), "/c/sap");
+    assert.equal(sapCacheDir({}, "linux", "/home/u"), "/home/u/.cache/sap");
+    assert.equal(sapCacheDir({ XDG_CACHE_HOME: "/xdg" }, "linux", "/home/u"), "/xdg/sap");
+    assert.equal(sapCacheDir({ XDG_CACHE_HOME: "rel" }, "linux", "/home/u"), "/home/u/.cache/sap", "relative XDG ignored");
+    assert.equal(sapCacheDir({}, "darwin", "/Users/u"), "/Users/u/Library/Caches/sap");
+    assert.equal(
+      sapCacheDir({ LOCALAPPDATA: "C:\\Users\\u\\AppData\\Local" }, "win32", "C:\\Users\\u"),
+      "C:\\Users\\u\\AppData\\Local\\sap\\Cache",
+    );
+    assert.equal(sapCacheDir({ SAP_CACHE_DIR: "D:\\cache" }, "win32", "C:\\Users\\u"), "D:\\cache");
+    const help = sap(["client", "--help"], { SAP_CACHE_DIR: "/tmp/sap-cache-test" }).stdout;
+    assert.match(help, /--cache DIR .*\(default \/tmp\/sap-cache-test\/bottoms\)/);
+    assert.doesNotMatch(help, /default \.sap/);
   });
 });

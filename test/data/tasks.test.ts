@@ -1,9 +1,20 @@
 // Built-in tasks against the shared data: row counts and label balance from shared/data/README.md
 // (cross-checked with awk), exact first rows, PTB unescaping, seeded subsets and option checks.
 import assert from "node:assert/strict";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
 import { describe, it } from "node:test";
-import { describeDataset, loadTask, summarizeDataset, taskNames, type Dataset, type Example } from "../../src/data/index.js";
-import { dataPath } from "../paths.js";
+import {
+  defaultDataDir,
+  describeDataset,
+  loadTask,
+  summarizeDataset,
+  taskNames,
+  type Dataset,
+  type Example,
+} from "../../src/data/index.js";
+import { dataPath, repoRoot, sharedDir } from "../paths.js";
 
 const dataDir = dataPath();
 const cache = new Map<string, Dataset>();
@@ -211,5 +222,26 @@ describe("built-in tasks: options", () => {
       () => loadTask("rte", { dataDir: "/nonexistent/shared/data" }),
       /no datasets\/ folder in the data dir \/nonexistent\/shared\/data; pass dataDir \(CLI: --data-dir\)/,
     );
+  });
+});
+
+describe("the default data folder", () => {
+  it("is $SAP_SHARED_DIR/data, else shared/data next to the package, whatever the working directory", () => {
+    assert.equal(defaultDataDir({ SAP_SHARED_DIR: "/somewhere/shared" }), resolve("/somewhere/shared/data"));
+    const cwd = process.cwd();
+    const saved = process.env.SAP_SHARED_DIR;
+    try {
+      process.chdir(tmpdir());
+      assert.equal(defaultDataDir({}), resolve(repoRoot, "..", "shared", "data"));
+      // loadTask without a dataDir reads the environment at the call, not the working directory.
+      process.env.SAP_SHARED_DIR = sharedDir;
+      assert.equal(loadTask("rte", { maxTrain: 4, maxEval: 4 }).train.length, 4);
+      process.env.SAP_SHARED_DIR = mkdtempSync(join(tmpdir(), "sap-no-shared-"));
+      assert.throws(() => loadTask("rte"), /no datasets\/ folder in the data dir .*SAP_SHARED_DIR/);
+    } finally {
+      process.chdir(cwd);
+      if (saved === undefined) delete process.env.SAP_SHARED_DIR;
+      else process.env.SAP_SHARED_DIR = saved;
+    }
   });
 });

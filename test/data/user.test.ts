@@ -63,6 +63,7 @@ describe("user datasets: happy paths", () => {
       textPairColumn: "hypothesis",
       labelColumn: "label",
       labels: ["entailment", "contradiction"],
+      labelBase: 0,
     });
     assert.deepEqual(ds.labels, ["entailment", "contradiction"]);
     assert.deepEqual(ds.train, [
@@ -180,20 +181,73 @@ describe("user datasets: errors name the file and line", () => {
     );
   });
 
+  it("numeric labels with --labels: 0-based when they include 0, 1-based only when told, ambiguity refused", () => {
+    const agNews = ["World", "Sports", "Business", "Sci/Tech"];
+    const file = write("ag.csv", "text,label\nw,1\ns,2\nb,3\nt,4\n");
+    // 1..4 could be 1-based (AG News) or 0-based with class 0 missing: no silent guess.
+    assert.throws(
+      () => loadUserDataset({ train: file, dev: file, ...csvColumns, labels: agNews }),
+      (e: Error) =>
+        e instanceof DatasetError &&
+        e.line === 2 &&
+        /numbers from 1 to 4, with no 0/.test(e.message) &&
+        /--label-base 1/.test(e.message),
+    );
+    const one = loadUserDataset({ train: file, dev: file, ...csvColumns, labels: agNews, labelBase: 1 });
+    assert.deepEqual(
+      one.train.map((e) => agNews[e.label]),
+      agNews,
+      "1 is World, 4 is Sci/Tech",
+    );
+    throwsDatasetError(
+      () => loadUserDataset({ train: file, dev: file, ...csvColumns, labels: agNews, labelBase: 0 }),
+      file,
+      5,
+      'unknown label "4"; allowed: "World", "Sports", "Business", "Sci/Tech" (or an index 0–3, --label-base 0)',
+    );
+    const zero = write("zero.csv", "text,label\nw,0\nt,3\n");
+    assert.deepEqual(
+      loadUserDataset({ train: zero, dev: zero, ...csvColumns, labels: agNews }).train.map((e) => e.label),
+      [0, 3],
+    );
+    // A dev file's 0 counts: the numbers are read across every file.
+    assert.deepEqual(
+      loadUserDataset({ train: write("no0.csv", "text,label\nt,3\n"), dev: zero, ...csvColumns, labels: agNews }).train.map(
+        (e) => e.label,
+      ),
+      [3],
+    );
+    // Names that are numbers are names; with a base they must mean the same class both ways.
+    const stars = write("stars.csv", "text,label\na,1\nb,2\n");
+    assert.deepEqual(
+      loadUserDataset({ train: stars, dev: stars, ...csvColumns, labels: ["2", "1"] }).train.map((e) => e.label),
+      [1, 0],
+    );
+    assert.throws(
+      () => loadUserDataset({ train: stars, dev: stars, ...csvColumns, labels: ["2", "1"], labelBase: 1 }),
+      /label "2" is ambiguous: it names class 1 in --labels and, with --label-base 1, is the index of class 2/,
+    );
+    assert.deepEqual(
+      loadUserDataset({ train: stars, dev: stars, ...csvColumns, labels: ["1", "2"], labelBase: 1 }).train.map((e) => e.label),
+      [0, 1],
+    );
+    assert.throws(() => loadUserDataset({ train: stars, ...csvColumns, labelBase: 1 }), /give labels \(--labels\) too/);
+  });
+
   it("unknown labels name the label and the allowed set", () => {
     const file = write("labels.csv", "text,label\na,pos\nb,neutral\n");
     throwsDatasetError(
       () => loadUserDataset({ train: file, ...csvColumns, labels: ["neg", "pos"] }),
       file,
       3,
-      'unknown label "neutral"; allowed: "neg", "pos" (or an index 0–1)',
+      'unknown label "neutral"; allowed: "neg", "pos"',
     );
-    const indexOut = write("index.csv", "text,label\na,1\nb,2\n");
+    const indexOut = write("index.csv", "text,label\na,0\nb,2\n");
     throwsDatasetError(
       () => loadUserDataset({ train: indexOut, ...csvColumns, labels: ["neg", "pos"] }),
       indexOut,
       3,
-      'unknown label "2"',
+      'unknown label "2"; allowed: "neg", "pos" (or an index 0–1, --label-base 0)',
     );
     // Without given labels, dev labels must be among those seen in train.
     const train = write("seen.csv", "text,label\na,pos\nb,neg\n");

@@ -2,12 +2,12 @@
 // killed mid-epoch (SIGKILL, no chance to clean up) resumes from its last checkpoint.
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { loadTask } from "../../src/data/index.js";
-import { finetune } from "../../src/train/finetune.js";
+import { finetune, type FinetuneOptions } from "../../src/train/finetune.js";
 import { predictTexts } from "../../src/train/predict.js";
 import { decodeFrames, frameToBatch } from "../../src/wire/index.js";
 import { readSafetensors } from "../../src/tensor/index.js";
@@ -250,5 +250,63 @@ describe("finetune", () => {
     assert.equal(metrics.epochs.length, 2);
     assert.ok(metrics.completed);
     assert.ok(summary.best_dev_accuracy > 0);
+  });
+});
+
+describe("a run's folder describes that run", () => {
+  const small = (outDir: string, over: Partial<FinetuneOptions> = {}): FinetuneOptions => ({
+    modelDir: fixture("tiny-bert"),
+    dataset: loadTask("sst2", { dataDir, maxTrain: 32, maxEval: 16, seed: 1 }),
+    split: 1,
+    privatizer: { name: "dchi", params: { eta: 100 } },
+    peft: { name: "lora", params: {} },
+    epochs: 1,
+    batchSize: 16,
+    lr: 1e-3,
+    warmupRatio: 0.1,
+    weightDecay: 0.01,
+    clip: 1,
+    maxSeqLen: 16,
+    seed: 3,
+    noiseSeed: 4,
+    outDir,
+    resume: false,
+    checkpointEvery: 100,
+    ...over,
+  });
+
+  it("resume with other settings is refused, naming them, and leaves the report alone", async () => {
+    const out = tmp();
+    await finetune(small(out));
+    const report = readFileSync(join(out, "report.md"), "utf8");
+    const metrics = readFileSync(join(out, "metrics.json"), "utf8");
+    await assert.rejects(
+      finetune(small(out, { resume: true, lr: 5e-4, epochs: 2 })),
+      (e: Error) =>
+        e.name === "RunMismatchError" &&
+        /lr: 0\.001 there, 0\.0005 now/.test(e.message) &&
+        /epochs: 1 there, 2 now/.test(e.message),
+    );
+    await assert.rejects(
+      finetune(small(out, { resume: true, dataset: loadTask("sst2", { dataDir, maxTrain: 32, maxEval: 16, seed: 2 }) })),
+      /data: "[0-9a-f]+" there, "[0-9a-f]+" now/,
+    );
+    assert.equal(readFileSync(join(out, "report.md"), "utf8"), report);
+    assert.equal(readFileSync(join(out, "metrics.json"), "utf8"), metrics);
+    // The same settings resume (the run is finished: nothing more trains).
+    const again = await finetune(small(out, { resume: true }));
+    assert.equal(again.steps, 2);
+  });
+
+  it("a new run refuses a used folder unless told to overwrite, which removes the old outputs", async () => {
+    const out = tmp();
+    await finetune(small(out));
+    await assert.rejects(finetune(small(out, { lr: 5e-4 })), /is not empty: .*--resume.*--overwrite/);
+    writeFileSync(join(out, "metrics.jsonl"), "stale\n");
+    const res = await finetune(small(out, { lr: 5e-4, overwrite: true }));
+    assert.equal(res.settings.lr, 5e-4);
+    assert.ok(!existsSync(join(out, "metrics.jsonl")), "the previous run's metrics lines are gone");
+    const stored = JSON.parse(readFileSync(join(out, "settings.json"), "utf8")) as { lr: number };
+    assert.equal(stored.lr, 5e-4);
   });
 });

@@ -2,6 +2,7 @@
 // text, token ids and noise stay on this machine; only privatized batches go to the server.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { sapCacheDir } from "../cache.js";
 import { DATA_OPTIONS, OUTPUT_OPTIONS, mechanismOptions, peftOptions, trainingOptions, trainingSpecFrom } from "../flags.js";
 import { UsageError, required, type Command } from "../options.js";
 import { printJson, printLine, printPredictions, terminalProgress } from "../render.js";
@@ -38,8 +39,8 @@ export const command: Command = {
       name: "cache",
       type: "string",
       placeholder: "DIR",
-      default: join(".sap", "bottoms"),
-      help: "where downloaded bottoms and CTI tables are kept",
+      default: join(sapCacheDir(), "bottoms"),
+      help: "where downloaded bottoms and CTI tables are kept ($SAP_CACHE_DIR/bottoms when set, else the platform's cache folder)",
     },
     { name: "dump-wire", type: "string", placeholder: "FILE", help: "append every frame sent to FILE" },
     ...DATA_OPTIONS,

@@ -53,6 +53,8 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
       seed: TRAINING_DEFAULTS.seed,
       outDir: join(opts.outDir, privatizer.name),
       resume: false,
+      // The demo's folders are its own: running it again replaces the previous demo's runs.
+      overwrite: true,
       checkpointEvery: 1_000_000,
       onProgress: terminalProgress(),
     });

@@ -7,10 +7,11 @@ import { listAttacks } from "../../attacks/registry.js";
 import { defaultDataDir } from "../../data/index.js";
 import { checkSweepAttacks, runPrivacySweep, sweepSettings, type SweepOptions } from "../../eval/sweep.js";
 import { budgetOf, describeParams } from "../../params/index.js";
+import { checkPeftParams } from "../../peft/index.js";
 import { listPrivatizers } from "../../privacy/index.js";
 import { readDocuments } from "../../train/corpus.js";
 import { DATA_OPTIONS, datasetFrom, modelAndOut } from "../flags.js";
-import { UsageError, asUsage, namesOption, required, type Command, type ParsedArgs } from "../options.js";
+import { UsageError, asMismatchUsage, asUsage, namesOption, required, type Command, type ParsedArgs } from "../options.js";
 import { printJson, printLine, terminalProgress } from "../render.js";
 
 export const command: Command = {
@@ -19,7 +20,10 @@ export const command: Command = {
     "privacy evaluation: fine-tune and attack over mechanisms × budgets × seeds; JSON, CSV, SVG plot, Markdown/HTML report",
   usage: ["sap eval privacy --model DIR (--task NAME | --train FILE ...) --out DIR [options]"],
   options: () => [
-    ...modelAndOut("where results and the report go (a finished sweep resumes there)"),
+    ...modelAndOut(
+      "where results and the report go; the same sweep resumes there and may grow its grid (a different one is refused)",
+    ),
+    { name: "overwrite", type: "boolean", help: "replace the results of a previous sweep in --out" },
     ...DATA_OPTIONS,
     { name: "split", type: "int", min: 0, default: 2, help: "cut after layer k", group: "Grid" },
     namesOption("privatizers", "mechanisms", mechanismNames(), { default: ["none", "dchi", "cti"], group: "Grid", list: true }),
@@ -108,6 +112,7 @@ export const command: Command = {
     const grid = gridFrom(args);
     // Everything about the grid is checked before the data and the public corpus are read.
     asUsage(() => sweepSettings(grid));
+    asUsage(() => checkPeftParams(v.peft as string, {}));
     const dataset = datasetFrom(args, v.seed as number);
     asUsage(() => checkSweepAttacks({ attacks: grid.attacks, attackParams: grid.attackParams, dataset }));
     const publicFiles = (v.public as string[] | undefined) ?? [
@@ -123,23 +128,26 @@ export const command: Command = {
       .flatMap((d) => d.split("\n"))
       .filter((l) => l.trim().length > 0)
       .slice(0, v["max-public"] as number);
-    const { summary } = await runPrivacySweep({
-      modelDir: model,
-      dataset,
-      split: v.split as number,
-      ...grid,
-      seeds: v.seeds as number,
-      publicTexts,
-      peft: { name: v.peft as string, params: {} },
-      epochs: v.epochs as number,
-      batchSize: v["batch-size"] as number,
-      lr: v.lr as number,
-      maxSeqLen: v["max-seq-len"] as number,
-      outDir: out,
-      attackOnly: v["attack-only"] === true,
-      canaries: v.canaries as number,
-      onProgress: terminalProgress(),
-    });
+    const { summary } = await asMismatchUsage(() =>
+      runPrivacySweep({
+        modelDir: model,
+        dataset,
+        split: v.split as number,
+        ...grid,
+        seeds: v.seeds as number,
+        publicTexts,
+        peft: { name: v.peft as string, params: {} },
+        epochs: v.epochs as number,
+        batchSize: v["batch-size"] as number,
+        lr: v.lr as number,
+        maxSeqLen: v["max-seq-len"] as number,
+        outDir: out,
+        attackOnly: v["attack-only"] === true,
+        canaries: v.canaries as number,
+        overwrite: v.overwrite === true,
+        onProgress: terminalProgress(),
+      }),
+    );
     if (v.json) printJson({ results: summary });
     else printLine(`report: ${join(out, "report.md")} (and report.html, plot.svg, results.json/csv)`);
   },

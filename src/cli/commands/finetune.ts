@@ -12,7 +12,7 @@ import {
   trainingOptions,
   trainingSpecFrom,
 } from "../flags.js";
-import { UsageError, required, type Command } from "../options.js";
+import { UsageError, asMismatchUsage, required, type Command } from "../options.js";
 import { printJson, printLine, terminalProgress } from "../render.js";
 
 export const command: Command = {
@@ -26,7 +26,16 @@ export const command: Command = {
     ...trainingOptions(),
     ...mechanismOptions(),
     ...peftOptions(),
-    { name: "resume", type: "boolean", help: "continue from the checkpoint in --out" },
+    {
+      name: "resume",
+      type: "boolean",
+      help: "continue the run in --out (refused when its settings differ from the ones given now)",
+    },
+    {
+      name: "overwrite",
+      type: "boolean",
+      help: "start a new run in a used --out, removing the previous run's outputs (otherwise refused)",
+    },
     { name: "checkpoint-every", type: "int", min: 1, default: 500, help: "checkpoint every N steps (and at each epoch end)" },
     { name: "random-init", type: "boolean", help: "the same architecture from random initialisation (a baseline)" },
     { name: "train-bottom", type: "string", choices: ["lora", "full"], help: "U-shaped: the customer also trains its bottom" },
@@ -42,22 +51,27 @@ export const command: Command = {
     const model = required<string>(args, "model", "DIR (a Hugging Face model directory, e.g. models/sap-bert-mini)");
     const out = required<string>(args, "out", "DIR");
     if (v.resume && args.given.has("random-init")) throw new UsageError("--random-init applies to a new run, not --resume");
+    if (v.resume && v.overwrite)
+      throw new UsageError("--resume continues the run in --out and --overwrite replaces it: give one");
     const spec = trainingSpecFrom(args);
-    const res = await finetune({
-      modelDir: model,
-      ...spec,
-      outDir: out,
-      resume: v.resume === true,
-      checkpointEvery: v["checkpoint-every"] as number,
-      randomInit: v["random-init"] === true,
-      trainBottom: v["train-bottom"] as "lora" | "full" | undefined,
-      onWire: dumpWire(v["dump-wire"] as string | undefined),
-      onProgress: v.quiet ? undefined : terminalProgress(),
-      onMetric: (rec) => {
-        mkdirSync(out, { recursive: true });
-        appendFileSync(join(out, "metrics.jsonl"), JSON.stringify(rec) + "\n");
-      },
-    });
+    const res = await asMismatchUsage(() =>
+      finetune({
+        modelDir: model,
+        ...spec,
+        outDir: out,
+        resume: v.resume === true,
+        overwrite: v.overwrite === true,
+        checkpointEvery: v["checkpoint-every"] as number,
+        randomInit: v["random-init"] === true,
+        trainBottom: v["train-bottom"] as "lora" | "full" | undefined,
+        onWire: dumpWire(v["dump-wire"] as string | undefined),
+        onProgress: v.quiet ? undefined : terminalProgress(),
+        onMetric: (rec) => {
+          mkdirSync(out, { recursive: true });
+          appendFileSync(join(out, "metrics.jsonl"), JSON.stringify(rec) + "\n");
+        },
+      }),
+    );
     if (v.json)
       printJson({
         dev_accuracy: res.dev_accuracy,
@@ -81,7 +95,10 @@ export const command: Command = {
 /** --dump-wire FILE: every batch the vendor received, as wire frames (docs/wire-format.md). */
 function dumpWire(file: string | undefined): ((w: WireBatch, phase: "train" | "eval") => void) | undefined {
   if (!file) return undefined;
-  writeFileSync(file, new Uint8Array(0));
+  // Created at the first batch, after the run has accepted --out (the file may live inside it).
   let seq = 0;
-  return (w, phase) => appendFileSync(file, batchToFrame(w, ++seq, "f32", phase === "train"));
+  return (w, phase) => {
+    if (seq === 0) writeFileSync(file, new Uint8Array(0));
+    appendFileSync(file, batchToFrame(w, ++seq, "f32", phase === "train"));
+  };
 }
