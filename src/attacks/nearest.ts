@@ -37,7 +37,7 @@ function bestRows(
   const scores = new Float32Array(Math.min(n, chunk) * V);
   for (let s = 0; s < n; s += chunk) {
     const m = Math.min(chunk, n - s);
-    native.gemm(false, true, m, V, d, 1, queries, s * d, d, cand, 0, d, 0, scores, 0, V);
+    native.gemm({ transB: true, M: m, N: V, K: d, a: queries, aOff: s * d, lda: d, b: cand, ldb: d, c: scores, ldc: V });
     for (let i = 0; i < m; i++) {
       let best = 0;
       let bestScore = Number.NEGATIVE_INFINITY;

@@ -68,7 +68,7 @@ export class OptimizationInversionAttack implements InversionAttack {
     noGrad(() => {
       for (let s = 0; s < rows.length; s += chunk) {
         const m = Math.min(chunk, rows.length - s);
-        native.gemm(false, true, m, V, d, 1, q, s * d, d, W.data, 0, d, 0, scores, 0, V);
+        native.gemm({ transB: true, M: m, N: V, K: d, a: q, aOff: s * d, lda: d, b: W.data, ldb: d, c: scores, ldc: V });
         for (let i = 0; i < m; i++) {
           let best = 0;
           for (let v = 1; v < V; v++) if (scores[i * V + v]! * invNorm[v]! > scores[i * V + best]! * invNorm[best]!) best = v;

@@ -22,7 +22,7 @@ export function nearestRows(queries: Float32Array, n: number, vocab: VocabEmbedd
   for (let s = 0; s < n; s += chunk) {
     const m = Math.min(chunk, n - s);
     // ‖q − e‖² = ‖q‖² − 2 q·e + ‖e‖²; ‖q‖² is constant per row, so argmin(‖e‖² − 2 q·e).
-    native.gemm(false, true, m, V, d, -2, queries, s * d, d, E, 0, d, 0, scores, 0, V);
+    native.gemm({ transB: true, M: m, N: V, K: d, alpha: -2, a: queries, aOff: s * d, lda: d, b: E, ldb: d, c: scores, ldc: V });
     for (let i = 0; i < m; i++) {
       let best = 0;
       let bestScore = Number.POSITIVE_INFINITY;
