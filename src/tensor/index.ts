@@ -8,3 +8,4 @@ export { Rng, NormalSampler, init, withDeferredInit, materializeInit } from "./r
 export { AdamW, clipGradNorm, linearWarmupDecay, gradsAreFinite } from "./optim.js";
 export * from "./safetensors.js";
 export { gradcheck, randTensor } from "./gradcheck.js";
+export { nearestRows, rowSquaredNorms, type NearestMetric, type NearestRowsOptions, type NearestRowsResult } from "./nearest.js";
