@@ -236,4 +236,9 @@ export function engineInfo(): NativeInfo {
   return info;
 }
 
+/** Threads for the engine's own kernels and for OpenBLAS (at least 1). */
+export function setThreads(n: number): void {
+  native.setThreads(n);
+}
+
 engineInfo();
