@@ -1,5 +1,7 @@
 // N-API surface of the engine: thin argument unpacking over kernels.h / gemm.h.
 // Every buffer is a typed array owned by JavaScript; offsets and sizes are in elements.
+// Bindings with more than a handful of parameters take one argument object read by field name
+// (Fields below) into the kernel's struct from kernels.h; the short ones stay positional.
 // Argument checking of shapes happens in TypeScript (src/tensor/native.ts); here we only
 // guard against reading or writing outside a buffer.
 #include <napi.h>
@@ -29,59 +31,155 @@ void set_num_threads(int n) {
 
 namespace {
 
-
 struct F32 {
   float* p = nullptr;
   int64_t n = 0;
 };
 
-F32 f32(const Napi::CallbackInfo& info, size_t i, bool nullable = false) {
-  Napi::Value v = info[i];
-  if (nullable && (v.IsNull() || v.IsUndefined())) return {};
-  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
-    throw Napi::TypeError::New(info.Env(), "argument " + std::to_string(i) + " must be a Float32Array");
-  auto a = v.As<Napi::Float32Array>();
-  return {a.Data(), int64_t(a.ElementLength())};
+// Names an argument in error messages: "argument 3" for positional bindings, "gemm: field lda"
+// for the argument-object ones. Built only when a check fails.
+struct Where {
+  const char* op = nullptr;
+  const char* field = nullptr;
+  size_t index = 0;
+  std::string str() const {
+    return field ? std::string(op) + ": field " + field : "argument " + std::to_string(index);
+  }
+};
+
+// The readers below make one N-API call per value where the node-addon-api wrappers make two or
+// three (type test, then read): per-call cost matters for the many small ops of a small model.
+
+bool absent(napi_env env, napi_value v) {
+  napi_valuetype t;
+  return napi_typeof(env, v, &t) == napi_ok && (t == napi_undefined || t == napi_null);
 }
 
-int32_t* i32(const Napi::CallbackInfo& info, size_t i, int64_t* n) {
-  Napi::Value v = info[i];
-  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
-    throw Napi::TypeError::New(info.Env(), "argument " + std::to_string(i) + " must be an Int32Array");
-  auto a = v.As<Napi::Int32Array>();
-  *n = int64_t(a.ElementLength());
-  return a.Data();
-}
-
-uint8_t* u8(const Napi::CallbackInfo& info, size_t i, int64_t* n, bool nullable = false) {
-  Napi::Value v = info[i];
-  if (nullable && (v.IsNull() || v.IsUndefined())) {
+template <typename T>
+T* typed(napi_env env, napi_value v, napi_typedarray_type type, const char* name, const Where& w, int64_t* n,
+         bool nullable) {
+  napi_typedarray_type got;
+  size_t length;
+  void* data;
+  if (napi_get_typedarray_info(env, v, &got, &length, &data, nullptr, nullptr) == napi_ok && got == type) {
+    *n = int64_t(length);
+    return static_cast<T*>(data);
+  }
+  if (nullable && absent(env, v)) {
     *n = 0;
     return nullptr;
   }
-  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array)
-    throw Napi::TypeError::New(info.Env(), "argument " + std::to_string(i) + " must be a Uint8Array");
-  auto a = v.As<Napi::Uint8Array>();
-  *n = int64_t(a.ElementLength());
-  return a.Data();
+  throw Napi::TypeError::New(env, w.str() + " must be a" + name);
 }
 
-double num(const Napi::CallbackInfo& info, size_t i) {
-  if (!info[i].IsNumber()) throw Napi::TypeError::New(info.Env(), "argument " + std::to_string(i) + " must be a number");
-  return info[i].As<Napi::Number>().DoubleValue();
+F32 as_f32(napi_env env, napi_value v, const Where& w, bool nullable) {
+  F32 out;
+  out.p = typed<float>(env, v, napi_float32_array, " Float32Array", w, &out.n, nullable);
+  return out;
 }
+
+double as_num(napi_env env, napi_value v, const Where& w) {
+  double d;
+  if (napi_get_value_double(env, v, &d) != napi_ok) throw Napi::TypeError::New(env, w.str() + " must be a number");
+  return d;
+}
+
+// Truthiness, as JavaScript's Boolean(v); a real boolean takes the one-call path.
+bool as_flag(napi_env env, napi_value v) {
+  bool b;
+  if (napi_get_value_bool(env, v, &b) == napi_ok) return b;
+  return Napi::Value(env, v).ToBoolean().Value();
+}
+
+uint64_t as_seed(napi_env env, napi_value v, const Where& w) {
+  napi_valuetype t;
+  if (napi_typeof(env, v, &t) == napi_ok && t == napi_bigint) {
+    bool lossless;
+    return Napi::Value(env, v).As<Napi::BigInt>().Uint64Value(&lossless);
+  }
+  return uint64_t(as_num(env, v, w));
+}
+
+// ---- positional arguments (the short bindings)
+
+F32 f32(const Napi::CallbackInfo& info, size_t i, bool nullable = false) {
+  return as_f32(info.Env(), info[i], {nullptr, nullptr, i}, nullable);
+}
+
+int32_t* i32(const Napi::CallbackInfo& info, size_t i, int64_t* n) {
+  return typed<int32_t>(info.Env(), info[i], napi_int32_array, "n Int32Array", {nullptr, nullptr, i}, n, false);
+}
+
+uint8_t* u8(const Napi::CallbackInfo& info, size_t i, int64_t* n) {
+  return typed<uint8_t>(info.Env(), info[i], napi_uint8_array, " Uint8Array", {nullptr, nullptr, i}, n, false);
+}
+
+double num(const Napi::CallbackInfo& info, size_t i) { return as_num(info.Env(), info[i], {nullptr, nullptr, i}); }
 
 int64_t int_arg(const Napi::CallbackInfo& info, size_t i) { return int64_t(num(info, i)); }
 
-bool flag(const Napi::CallbackInfo& info, size_t i) { return info[i].ToBoolean().Value(); }
+bool flag(const Napi::CallbackInfo& info, size_t i) { return as_flag(info.Env(), info[i]); }
 
 uint64_t seed_arg(const Napi::CallbackInfo& info, size_t i) {
-  if (info[i].IsBigInt()) {
-    bool lossless;
-    return info[i].As<Napi::BigInt>().Uint64Value(&lossless);
-  }
-  return uint64_t(num(info, i));
+  return as_seed(info.Env(), info[i], {nullptr, nullptr, i});
 }
+
+// ---- the argument object (bindings with more than a handful of parameters)
+
+// The one helper that reads a binding's argument object by field name. Optional fields take
+// the default given at the call; the TypeScript types in src/tensor/native.ts say which are optional.
+class Fields {
+ public:
+  Fields(const Napi::CallbackInfo& info, const char* op)
+      : env_(info.Env()), op_(op) {
+    if (info.Length() < 1 || !info[0].IsObject())
+      throw Napi::TypeError::New(env_, std::string(op) + ": expects one argument object");
+    obj_ = info[0].As<Napi::Object>();
+  }
+  F32 f32(const char* name, bool nullable = false) const { return as_f32(env_, get(name), at(name), nullable); }
+  const int32_t* i32(const char* name, int64_t* n) const {
+    return typed<int32_t>(env_, get(name), napi_int32_array, "n Int32Array", at(name), n, false);
+  }
+  uint8_t* u8(const char* name, int64_t* n, bool nullable = false) const {
+    return typed<uint8_t>(env_, get(name), napi_uint8_array, " Uint8Array", at(name), n, nullable);
+  }
+  double num(const char* name) const { return as_num(env_, get(name), at(name)); }
+  double num(const char* name, double fallback) const {
+    napi_value v = get(name);
+    double d;
+    if (napi_get_value_double(env_, v, &d) == napi_ok) return d;
+    return undefined(v) ? fallback : as_num(env_, v, at(name));
+  }
+  int64_t integer(const char* name) const { return int64_t(num(name)); }
+  int64_t integer(const char* name, int64_t fallback) const { return int64_t(num(name, double(fallback))); }
+  // Missing means false.
+  bool flag(const char* name) const { return as_flag(env_, get(name)); }
+  uint64_t seed(const char* name) const {
+    napi_value v = get(name);
+    return undefined(v) ? 0 : as_seed(env_, v, at(name));
+  }
+  void need(bool ok, const char* what) const {
+    if (!ok) throw Napi::RangeError::New(env_, std::string("native: buffer too small for ") + op_ + " " + what);
+  }
+
+ private:
+  // By C string: V8 interns the name on each read (about a quarter of a small GEMM call's cost).
+  // Caching the keys would need references to strings, which Node-API 8 cannot hold; a cache
+  // through a referenced array of keys measured slower than this.
+  napi_value get(const char* name) const {
+    napi_value v;
+    NAPI_THROW_IF_FAILED(env_, napi_get_named_property(env_, obj_, name, &v), nullptr);
+    return v;
+  }
+  bool undefined(napi_value v) const {
+    napi_valuetype t;
+    return napi_typeof(env_, v, &t) == napi_ok && t == napi_undefined;
+  }
+  Where at(const char* name) const { return {op_, name, 0}; }
+  Napi::Env env_;
+  const char* op_;
+  Napi::Object obj_;
+};
 
 void need(const Napi::CallbackInfo& info, bool ok, const char* what) {
   if (!ok) throw Napi::RangeError::New(info.Env(), std::string("native: buffer too small for ") + what);
@@ -105,46 +203,38 @@ Napi::Value SetThreads(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// gemm(ta, tb, M, N, K, alpha, A, aOff, lda, B, bOff, ldb, beta, C, cOff, ldc)
+// gemm({transA, transB, M, N, K, alpha, beta, a, aOff, lda, strideA, b, ..., c, ..., batch});
+// batch > 1 runs `batch` products with operand X_b at xOff + b * strideX.
 Napi::Value Gemm(const Napi::CallbackInfo& info) {
-  bool ta = flag(info, 0), tb = flag(info, 1);
-  int64_t M = int_arg(info, 2), N = int_arg(info, 3), K = int_arg(info, 4);
-  float alpha = float(num(info, 5));
-  F32 A = f32(info, 6), B = f32(info, 9), C = f32(info, 13);
-  int64_t ao = int_arg(info, 7), lda = int_arg(info, 8), bo = int_arg(info, 10), ldb = int_arg(info, 11);
-  float beta = float(num(info, 12));
-  int64_t co = int_arg(info, 14), ldc = int_arg(info, 15);
-  need(info, fits(A.n, ao, ta ? K : M, ta ? M : K, lda), "gemm A");
-  need(info, fits(B.n, bo, tb ? N : K, tb ? K : N, ldb), "gemm B");
-  need(info, fits(C.n, co, M, N, ldc), "gemm C");
-  sap::sgemm(ta, tb, int(M), int(N), int(K), alpha, A.p + ao, int(lda), B.p + bo, int(ldb), beta, C.p + co, int(ldc));
-  return info.Env().Undefined();
-}
-
-// gemmBatched(ta, tb, M, N, K, alpha, A, aOff, lda, strideA, B, bOff, ldb, strideB, beta, C, cOff, ldc, strideC, batch)
-Napi::Value GemmBatched(const Napi::CallbackInfo& info) {
-  bool ta = flag(info, 0), tb = flag(info, 1);
-  int64_t M = int_arg(info, 2), N = int_arg(info, 3), K = int_arg(info, 4);
-  float alpha = float(num(info, 5));
-  F32 A = f32(info, 6), B = f32(info, 10), C = f32(info, 15);
-  int64_t ao = int_arg(info, 7), lda = int_arg(info, 8), sa = int_arg(info, 9);
-  int64_t bo = int_arg(info, 11), ldb = int_arg(info, 12), sb = int_arg(info, 13);
-  float beta = float(num(info, 14));
-  int64_t co = int_arg(info, 16), ldc = int_arg(info, 17), sc = int_arg(info, 18), batch = int_arg(info, 19);
-  if (batch == 0) return info.Env().Undefined();
-  need(info, fits(A.n, ao + (batch - 1) * sa, ta ? K : M, ta ? M : K, lda), "gemmBatched A");
-  need(info, fits(B.n, bo + (batch - 1) * sb, tb ? N : K, tb ? K : N, ldb), "gemmBatched B");
-  need(info, fits(C.n, co + (batch - 1) * sc, M, N, ldc), "gemmBatched C");
-  // Large matrices: let OpenBLAS thread each product. Many small ones: spread them over our
-  // workers with OpenBLAS single-threaded inside.
-  const bool small = M * N * K < (1 << 18) && batch > 1 && sap::num_threads() > 1;
-  if (small) sap::gemm_set_threads(1);
-  sap::parallel_for(batch, small ? 1 : batch, [&](int64_t b0, int64_t e0, int) {
-    for (int64_t b = b0; b < e0; ++b)
-      sap::sgemm(ta, tb, int(M), int(N), int(K), alpha, A.p + ao + b * sa, int(lda), B.p + bo + b * sb, int(ldb), beta,
-                 C.p + co + b * sc, int(ldc));
-  });
-  if (small) sap::gemm_set_threads(sap::num_threads());
+  Fields f(info, "gemm");
+  sap::GemmArgs g;
+  g.trans_a = f.flag("transA");
+  g.trans_b = f.flag("transB");
+  g.M = f.integer("M");
+  g.N = f.integer("N");
+  g.K = f.integer("K");
+  g.alpha = float(f.num("alpha", 1));
+  g.beta = float(f.num("beta", 0));
+  F32 A = f.f32("a"), B = f.f32("b"), C = f.f32("c");
+  const int64_t ao = f.integer("aOff", 0), bo = f.integer("bOff", 0), co = f.integer("cOff", 0);
+  g.lda = f.integer("lda");
+  g.ldb = f.integer("ldb");
+  g.ldc = f.integer("ldc");
+  g.batch = f.integer("batch", 1);
+  if (g.batch > 1) {
+    g.stride_a = f.integer("strideA");
+    g.stride_b = f.integer("strideB");
+    g.stride_c = f.integer("strideC");
+  }
+  if (g.batch <= 0) return info.Env().Undefined();
+  const int64_t last = g.batch - 1;
+  f.need(fits(A.n, ao + last * g.stride_a, g.trans_a ? g.K : g.M, g.trans_a ? g.M : g.K, g.lda), "A");
+  f.need(fits(B.n, bo + last * g.stride_b, g.trans_b ? g.N : g.K, g.trans_b ? g.K : g.N, g.ldb), "B");
+  f.need(fits(C.n, co + last * g.stride_c, g.M, g.N, g.ldc), "C");
+  g.a = A.p + ao;
+  g.b = B.p + bo;
+  g.c = C.p + co;
+  sap::gemm(g);
   return info.Env().Undefined();
 }
 
@@ -216,45 +306,87 @@ Napi::Value UnaryBackward(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// softmax(x, y, rows, cols, scale, mask|null, rowsPerMask)
+// softmax({x, y, rows, cols, scale, mask?, rowsPerMask?})
 Napi::Value Softmax(const Napi::CallbackInfo& info) {
-  F32 x = f32(info, 0), y = f32(info, 1), mask = f32(info, 5, true);
-  int64_t rows = int_arg(info, 2), cols = int_arg(info, 3), rpm = int_arg(info, 6);
-  need(info, x.n >= rows * cols && y.n >= rows * cols, "softmax");
-  if (mask.p) need(info, rpm > 0 && mask.n >= ((rows + rpm - 1) / rpm) * cols, "softmax mask");
-  sap::softmax(x.p, y.p, rows, cols, float(num(info, 4)), mask.p, rpm > 0 ? rpm : 1);
+  Fields f(info, "softmax");
+  sap::SoftmaxArgs a;
+  a.rows = f.integer("rows");
+  a.cols = f.integer("cols");
+  a.scale = float(f.num("scale", 1));
+  F32 x = f.f32("x"), y = f.f32("y"), mask = f.f32("mask", true);
+  a.rows_per_mask = f.integer("rowsPerMask", a.rows);
+  f.need(x.n >= a.rows * a.cols && y.n >= a.rows * a.cols, "x/y");
+  if (mask.p) f.need(a.rows_per_mask > 0 && mask.n >= ((a.rows + a.rows_per_mask - 1) / a.rows_per_mask) * a.cols, "mask");
+  if (a.rows_per_mask <= 0) a.rows_per_mask = 1;
+  a.x = x.p;
+  a.y = y.p;
+  a.mask = mask.p;
+  sap::softmax(a);
   return info.Env().Undefined();
 }
 
-// softmaxBackward(y, dy, dx, rows, cols, scale, acc)
+// softmaxBackward({y, dy, dx, rows, cols, scale, acc})
 Napi::Value SoftmaxBackward(const Napi::CallbackInfo& info) {
-  F32 y = f32(info, 0), dy = f32(info, 1), dx = f32(info, 2);
-  int64_t rows = int_arg(info, 3), cols = int_arg(info, 4);
-  need(info, y.n >= rows * cols && dy.n >= rows * cols && dx.n >= rows * cols, "softmaxBackward");
-  sap::softmax_backward(y.p, dy.p, dx.p, rows, cols, float(num(info, 5)), flag(info, 6));
+  Fields f(info, "softmaxBackward");
+  sap::SoftmaxArgs a;
+  a.rows = f.integer("rows");
+  a.cols = f.integer("cols");
+  a.scale = float(f.num("scale", 1));
+  a.acc = f.flag("acc");
+  F32 y = f.f32("y"), dy = f.f32("dy"), dx = f.f32("dx");
+  const int64_t n = a.rows * a.cols;
+  f.need(y.n >= n && dy.n >= n && dx.n >= n, "y/dy/dx");
+  a.y = y.p;
+  a.dy = dy.p;
+  a.dx = dx.p;
+  sap::softmax_backward(a);
   return info.Env().Undefined();
 }
 
-// layerNorm(x, gamma, beta, y, mean, rstd, rows, cols, eps)
+// layerNorm({x, gamma, beta, y, mean, rstd, rows, cols, eps})
 Napi::Value LayerNorm(const Napi::CallbackInfo& info) {
-  F32 x = f32(info, 0), g = f32(info, 1), b = f32(info, 2), y = f32(info, 3), mean = f32(info, 4), rstd = f32(info, 5);
-  int64_t rows = int_arg(info, 6), cols = int_arg(info, 7);
-  need(info, x.n >= rows * cols && y.n >= rows * cols && g.n >= cols && b.n >= cols && mean.n >= rows && rstd.n >= rows,
-       "layerNorm");
-  sap::layer_norm(x.p, g.p, b.p, y.p, mean.p, rstd.p, rows, cols, float(num(info, 8)));
+  Fields f(info, "layerNorm");
+  sap::LayerNormArgs a;
+  a.rows = f.integer("rows");
+  a.cols = f.integer("cols");
+  a.eps = float(f.num("eps"));
+  F32 x = f.f32("x"), g = f.f32("gamma"), b = f.f32("beta"), y = f.f32("y"), mean = f.f32("mean"),
+      rstd = f.f32("rstd");
+  const int64_t rows = a.rows, cols = a.cols;
+  f.need(x.n >= rows * cols && y.n >= rows * cols && g.n >= cols && b.n >= cols && mean.n >= rows && rstd.n >= rows,
+         "x/gamma/beta/y/mean/rstd");
+  a.x = x.p;
+  a.gamma = g.p;
+  a.beta = b.p;
+  a.y = y.p;
+  a.mean = mean.p;
+  a.rstd = rstd.p;
+  sap::layer_norm(a);
   return info.Env().Undefined();
 }
 
-// layerNormBackward(dy, x, gamma, mean, rstd, dx|null, dgamma|null, dbeta|null, rows, cols, acc)
+// layerNormBackward({dy, x, gamma, mean, rstd, dx?, dgamma?, dbeta?, rows, cols, acc})
 Napi::Value LayerNormBackward(const Napi::CallbackInfo& info) {
-  F32 dy = f32(info, 0), x = f32(info, 1), g = f32(info, 2), mean = f32(info, 3), rstd = f32(info, 4);
-  F32 dx = f32(info, 5, true), dg = f32(info, 6, true), db = f32(info, 7, true);
-  int64_t rows = int_arg(info, 8), cols = int_arg(info, 9);
-  need(info, dy.n >= rows * cols && x.n >= rows * cols && g.n >= cols && mean.n >= rows && rstd.n >= rows,
-       "layerNormBackward");
-  need(info, (!dx.p || dx.n >= rows * cols) && (!dg.p || dg.n >= cols) && (!db.p || db.n >= cols),
-       "layerNormBackward grads");
-  sap::layer_norm_backward(dy.p, x.p, g.p, mean.p, rstd.p, dx.p, dg.p, db.p, rows, cols, flag(info, 10));
+  Fields f(info, "layerNormBackward");
+  sap::LayerNormArgs a;
+  a.rows = f.integer("rows");
+  a.cols = f.integer("cols");
+  a.acc = f.flag("acc");
+  F32 dy = f.f32("dy"), x = f.f32("x"), g = f.f32("gamma"), mean = f.f32("mean"), rstd = f.f32("rstd");
+  F32 dx = f.f32("dx", true), dg = f.f32("dgamma", true), db = f.f32("dbeta", true);
+  const int64_t rows = a.rows, cols = a.cols;
+  f.need(dy.n >= rows * cols && x.n >= rows * cols && g.n >= cols && mean.n >= rows && rstd.n >= rows,
+         "dy/x/gamma/mean/rstd");
+  f.need((!dx.p || dx.n >= rows * cols) && (!dg.p || dg.n >= cols) && (!db.p || db.n >= cols), "grads");
+  a.dy = dy.p;
+  a.x = x.p;
+  a.gamma = g.p;
+  a.mean = mean.p;
+  a.rstd = rstd.p;
+  a.dx = dx.p;
+  a.dgamma = dg.p;
+  a.dbeta = db.p;
+  sap::layer_norm_backward(a);
   return info.Env().Undefined();
 }
 
@@ -285,32 +417,51 @@ Napi::Value EmbeddingBackward(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// crossEntropy(logits, targets, rows, cols, ignoreIndex, probs) -> [lossSum, count]
+// Reads the fields both cross-entropy directions share and checks targets against the classes.
+sap::CrossEntropyArgs cross_entropy_args(const Fields& f, const Napi::Env& env, const char* op) {
+  sap::CrossEntropyArgs a;
+  a.rows = f.integer("rows");
+  a.cols = f.integer("cols");
+  a.ignore_index = int32_t(f.integer("ignoreIndex", -100));
+  int64_t n;
+  a.targets = f.i32("targets", &n);
+  F32 probs = f.f32("probs");
+  f.need(probs.n >= a.rows * a.cols && n >= a.rows, "probs/targets");
+  for (int64_t r = 0; r < a.rows; ++r) {
+    const int32_t t = a.targets[r];
+    if (t != a.ignore_index && (t < 0 || t >= a.cols))
+      throw Napi::RangeError::New(env, std::string(op) + ": target " + std::to_string(t) + " at row " +
+                                           std::to_string(r) + " is outside [0, " + std::to_string(a.cols) + ")");
+  }
+  a.probs = probs.p;
+  return a;
+}
+
+// crossEntropy({logits, targets, rows, cols, ignoreIndex?, probs}) -> [lossSum, count]
 Napi::Value CrossEntropy(const Napi::CallbackInfo& info) {
-  F32 logits = f32(info, 0), probs = f32(info, 5);
-  int64_t n, rows = int_arg(info, 2), cols = int_arg(info, 3);
-  int32_t* t = i32(info, 1, &n);
-  int32_t ignore = int32_t(int_arg(info, 4));
-  need(info, logits.n >= rows * cols && probs.n >= rows * cols && n >= rows, "crossEntropy");
-  for (int64_t r = 0; r < rows; ++r)
-    if (t[r] != ignore && (t[r] < 0 || t[r] >= cols))
-      throw Napi::RangeError::New(info.Env(), "crossEntropy: target " + std::to_string(t[r]) + " at row " +
-                                                  std::to_string(r) + " is outside [0, " + std::to_string(cols) + ")");
+  Fields f(info, "crossEntropy");
+  sap::CrossEntropyArgs a = cross_entropy_args(f, info.Env(), "crossEntropy");
+  F32 logits = f.f32("logits");
+  f.need(logits.n >= a.rows * a.cols, "logits");
+  a.logits = logits.p;
   int64_t count = 0;
-  double loss = sap::cross_entropy(logits.p, t, rows, cols, ignore, probs.p, &count);
+  double loss = sap::cross_entropy(a, &count);
   Napi::Array out = Napi::Array::New(info.Env(), 2);
   out.Set(uint32_t(0), loss);
   out.Set(uint32_t(1), double(count));
   return out;
 }
 
-// crossEntropyBackward(probs, targets, rows, cols, ignoreIndex, g, dx, acc)
+// crossEntropyBackward({probs, targets, rows, cols, ignoreIndex?, g, dx, acc})
 Napi::Value CrossEntropyBackward(const Napi::CallbackInfo& info) {
-  F32 probs = f32(info, 0), dx = f32(info, 6);
-  int64_t n, rows = int_arg(info, 2), cols = int_arg(info, 3);
-  int32_t* t = i32(info, 1, &n);
-  need(info, probs.n >= rows * cols && dx.n >= rows * cols && n >= rows, "crossEntropyBackward");
-  sap::cross_entropy_backward(probs.p, t, rows, cols, int32_t(int_arg(info, 4)), float(num(info, 5)), dx.p, flag(info, 7));
+  Fields f(info, "crossEntropyBackward");
+  sap::CrossEntropyArgs a = cross_entropy_args(f, info.Env(), "crossEntropyBackward");
+  F32 dx = f.f32("dx");
+  f.need(dx.n >= a.rows * a.cols, "dx");
+  a.g = float(f.num("g"));
+  a.dx = dx.p;
+  a.acc = f.flag("acc");
+  sap::cross_entropy_backward(a);
   return info.Env().Undefined();
 }
 
@@ -334,12 +485,25 @@ Napi::Value DropoutBackward(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// adamw(param, grad, m, v, lr, beta1, beta2, eps, weightDecay, bc1, bc2)
+// adamw({param, grad, m, v, lr, beta1, beta2, eps, weightDecay, biasCorrection1, biasCorrection2})
 Napi::Value AdamW(const Napi::CallbackInfo& info) {
-  F32 p = f32(info, 0), g = f32(info, 1), m = f32(info, 2), v = f32(info, 3);
-  need(info, g.n == p.n && m.n == p.n && v.n == p.n, "adamw");
-  sap::adamw(p.p, g.p, m.p, v.p, p.n, float(num(info, 4)), float(num(info, 5)), float(num(info, 6)),
-             float(num(info, 7)), float(num(info, 8)), float(num(info, 9)), float(num(info, 10)));
+  Fields f(info, "adamw");
+  F32 p = f.f32("param"), g = f.f32("grad"), m = f.f32("m"), v = f.f32("v");
+  f.need(g.n == p.n && m.n == p.n && v.n == p.n, "param/grad/m/v");
+  sap::AdamWArgs a;
+  a.n = p.n;
+  a.param = p.p;
+  a.grad = g.p;
+  a.m = m.p;
+  a.v = v.p;
+  a.lr = float(f.num("lr"));
+  a.beta1 = float(f.num("beta1"));
+  a.beta2 = float(f.num("beta2"));
+  a.eps = float(f.num("eps"));
+  a.weight_decay = float(f.num("weightDecay"));
+  a.bias_correction1 = float(f.num("biasCorrection1"));
+  a.bias_correction2 = float(f.num("biasCorrection2"));
+  sap::adamw(a);
   return info.Env().Undefined();
 }
 
@@ -360,40 +524,61 @@ Napi::Value Permute(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// attention(q, k, v, ld, B, T, H, D, scale, mask|null, causal, probs, ctx, dropP, seed, dropMask|null)
-// q, k, v may be views into one packed [B, T, ld] buffer (GPT-2's c_attn output).
-Napi::Value Attention(const Napi::CallbackInfo& info) {
-  F32 q = f32(info, 0), k = f32(info, 1), v = f32(info, 2), mask = f32(info, 9, true), probs = f32(info, 11),
-      ctx = f32(info, 12);
-  int64_t ld = int_arg(info, 3), B = int_arg(info, 4), T = int_arg(info, 5), H = int_arg(info, 6), D = int_arg(info, 7);
-  bool causal = flag(info, 10);
-  float dp = float(num(info, 13));
+// Reads the fields both attention directions share: q, k, v, geometry, probs and dropout.
+sap::AttentionArgs attention_args(const Fields& f) {
+  sap::AttentionArgs a;
+  F32 q = f.f32("q"), k = f.f32("k"), v = f.f32("v"), probs = f.f32("probs");
+  a.ld = f.integer("ld");
+  a.B = f.integer("B");
+  a.T = f.integer("T");
+  a.H = f.integer("H");
+  a.D = f.integer("D");
+  a.scale = float(f.num("scale"));
+  a.drop_p = float(f.num("dropP", 0));
   int64_t dmn;
-  uint8_t* dm = u8(info, 15, &dmn, true);
-  int64_t need_qkv = (B * T - 1) * ld + H * D;
-  need(info, ld >= H * D && q.n >= need_qkv && k.n >= need_qkv && v.n >= need_qkv, "attention q/k/v");
-  need(info, probs.n >= B * H * T * T && ctx.n >= B * T * H * D && (!mask.p || mask.n >= B * T), "attention out");
-  need(info, dp <= 0.f || (dm && dmn >= B * H * T * T), "attention dropout mask");
-  sap::attention(q.p, k.p, v.p, ld, B, T, H, D, float(num(info, 8)), mask.p, causal, probs.p, ctx.p, dp,
-                 seed_arg(info, 14), dm);
+  a.drop_mask = f.u8("dropMask", &dmn, true);
+  const int64_t B = a.B, T = a.T, H = a.H, D = a.D, ld = a.ld;
+  const int64_t need_qkv = (B * T - 1) * ld + H * D;
+  f.need(ld >= H * D && q.n >= need_qkv && k.n >= need_qkv && v.n >= need_qkv, "q/k/v");
+  f.need(probs.n >= B * H * T * T, "probs");
+  f.need(a.drop_p <= 0.f || (a.drop_mask && dmn >= B * H * T * T), "dropout mask");
+  a.q = q.p;
+  a.k = k.p;
+  a.v = v.p;
+  a.probs = probs.p;
+  return a;
+}
+
+// attention({q, k, v, ld, B, T, H, D, scale, probs, dropP?, dropMask?, mask?, causal?, seed?, ctx})
+Napi::Value Attention(const Napi::CallbackInfo& info) {
+  Fields f(info, "attention");
+  sap::AttentionArgs a = attention_args(f);
+  F32 mask = f.f32("mask", true), ctx = f.f32("ctx");
+  f.need(ctx.n >= a.B * a.T * a.H * a.D && (!mask.p || mask.n >= a.B * a.T), "ctx/mask");
+  a.mask = mask.p;
+  a.ctx = ctx.p;
+  a.causal = f.flag("causal");
+  a.seed = f.seed("seed");
+  sap::attention(a);
   return info.Env().Undefined();
 }
 
-// attentionBackward(q, k, v, ld, B, T, H, D, scale, probs, dctx, dq|null, dk|null, dv|null, accQ, accK, accV, dropP, dropMask|null)
+// attentionBackward({q, k, v, ld, B, T, H, D, scale, probs, dropP?, dropMask?, dctx, dq?, dk?, dv?, accQ, accK, accV})
 Napi::Value AttentionBackward(const Napi::CallbackInfo& info) {
-  F32 q = f32(info, 0), k = f32(info, 1), v = f32(info, 2), probs = f32(info, 9), dctx = f32(info, 10);
-  F32 dq = f32(info, 11, true), dk = f32(info, 12, true), dv = f32(info, 13, true);
-  int64_t ld = int_arg(info, 3), B = int_arg(info, 4), T = int_arg(info, 5), H = int_arg(info, 6), D = int_arg(info, 7);
-  float dp = float(num(info, 17));
-  int64_t dmn;
-  uint8_t* dm = u8(info, 18, &dmn, true);
-  int64_t n = (B * T - 1) * ld + H * D;
-  need(info, q.n >= n && k.n >= n && v.n >= n && probs.n >= B * H * T * T && dctx.n >= B * T * H * D,
-       "attentionBackward");
-  need(info, (!dq.p || dq.n >= n) && (!dk.p || dk.n >= n) && (!dv.p || dv.n >= n), "attentionBackward grads");
-  need(info, dp <= 0.f || (dm && dmn >= B * H * T * T), "attentionBackward dropout mask");
-  sap::attention_backward(q.p, k.p, v.p, ld, B, T, H, D, float(num(info, 8)), probs.p, dctx.p, dq.p, dk.p, dv.p,
-                          flag(info, 14), flag(info, 15), flag(info, 16), dp, dm);
+  Fields f(info, "attentionBackward");
+  sap::AttentionArgs a = attention_args(f);
+  F32 dctx = f.f32("dctx"), dq = f.f32("dq", true), dk = f.f32("dk", true), dv = f.f32("dv", true);
+  const int64_t n = (a.B * a.T - 1) * a.ld + a.H * a.D;
+  f.need(dctx.n >= a.B * a.T * a.H * a.D, "dctx");
+  f.need((!dq.p || dq.n >= n) && (!dk.p || dk.n >= n) && (!dv.p || dv.n >= n), "grads");
+  a.dctx = dctx.p;
+  a.dq = dq.p;
+  a.dk = dk.p;
+  a.dv = dv.p;
+  a.acc_q = f.flag("accQ");
+  a.acc_k = f.flag("accK");
+  a.acc_v = f.flag("accV");
+  sap::attention_backward(a);
   return info.Env().Undefined();
 }
 
@@ -412,7 +597,6 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   SAP_EXPORT("info", Info);
   SAP_EXPORT("setThreads", SetThreads);
   SAP_EXPORT("gemm", Gemm);
-  SAP_EXPORT("gemmBatched", GemmBatched);
   SAP_EXPORT("binary", Binary);
   SAP_EXPORT("axpy", Axpy);
   SAP_EXPORT("scale", Scale);

@@ -138,6 +138,25 @@ int64_t count_nonfinite(const float* x, int64_t n) {
   return c;
 }
 
+void gemm(const GemmArgs& g) {
+  if (g.batch <= 0) return;
+  if (g.batch == 1) {
+    sgemm(g.trans_a, g.trans_b, int(g.M), int(g.N), int(g.K), g.alpha, g.a, int(g.lda), g.b, int(g.ldb), g.beta, g.c,
+          int(g.ldc));
+    return;
+  }
+  // Large matrices: let OpenBLAS thread each product. Many small ones: spread them over our
+  // workers with OpenBLAS single-threaded inside.
+  const bool small = g.M * g.N * g.K < (1 << 18) && num_threads() > 1;
+  if (small) gemm_set_threads(1);
+  parallel_for(g.batch, small ? 1 : g.batch, [&](int64_t b0, int64_t e0, int) {
+    for (int64_t i = b0; i < e0; ++i)
+      sgemm(g.trans_a, g.trans_b, int(g.M), int(g.N), int(g.K), g.alpha, g.a + i * g.stride_a, int(g.lda),
+            g.b + i * g.stride_b, int(g.ldb), g.beta, g.c + i * g.stride_c, int(g.ldc));
+  });
+  if (small) gemm_set_threads(num_threads());
+}
+
 void unary(int op, const float* x, float* out, int64_t n) {
   elementwise(n, [&](int64_t s, int64_t e) {
     switch (op) {
@@ -233,8 +252,11 @@ static void softmax_row(const float* x, float* y, int64_t cols, float scale, con
   for (int64_t j = 0; j < cols; ++j) y[j] *= inv;
 }
 
-void softmax(const float* x, float* y, int64_t rows, int64_t cols, float scale, const float* mask,
-             int64_t rows_per_mask) {
+void softmax(const SoftmaxArgs& args) {
+  const float *x = args.x, *mask = args.mask;
+  float* y = args.y;
+  const int64_t rows = args.rows, cols = args.cols, rows_per_mask = args.rows_per_mask;
+  const float scale = args.scale;
   rows_for(rows, cols, [&](int64_t b, int64_t e) {
     for (int64_t r = b; r < e; ++r)
       softmax_row(x + r * cols, y + r * cols, cols, scale, mask ? mask + (r / rows_per_mask) * cols : nullptr);
@@ -251,14 +273,22 @@ static void softmax_backward_row(const float* y, const float* dy, float* dx, int
   }
 }
 
-void softmax_backward(const float* y, const float* dy, float* dx, int64_t rows, int64_t cols, float scale, bool acc) {
+void softmax_backward(const SoftmaxArgs& args) {
+  const float *y = args.y, *dy = args.dy;
+  float* dx = args.dx;
+  const int64_t rows = args.rows, cols = args.cols;
+  const float scale = args.scale;
+  const bool acc = args.acc;
   rows_for(rows, cols, [&](int64_t b, int64_t e) {
     for (int64_t r = b; r < e; ++r) softmax_backward_row(y + r * cols, dy + r * cols, dx + r * cols, cols, scale, acc);
   });
 }
 
-void layer_norm(const float* x, const float* gamma, const float* beta, float* y, float* mean, float* rstd,
-                int64_t rows, int64_t cols, float eps) {
+void layer_norm(const LayerNormArgs& args) {
+  const float *x = args.x, *gamma = args.gamma, *beta = args.beta;
+  float *y = args.y, *mean = args.mean, *rstd = args.rstd;
+  const int64_t rows = args.rows, cols = args.cols;
+  const float eps = args.eps;
   rows_for(rows, cols, [&](int64_t b, int64_t e) {
     for (int64_t r = b; r < e; ++r) {
       const float* xr = x + r * cols;
@@ -279,8 +309,11 @@ void layer_norm(const float* x, const float* gamma, const float* beta, float* y,
   });
 }
 
-void layer_norm_backward(const float* dy, const float* x, const float* gamma, const float* mean, const float* rstd,
-                         float* dx, float* dgamma, float* dbeta, int64_t rows, int64_t cols, bool acc) {
+void layer_norm_backward(const LayerNormArgs& args) {
+  const float *dy = args.dy, *x = args.x, *gamma = args.gamma, *mean = args.mean, *rstd = args.rstd;
+  float *dx = args.dx, *dgamma = args.dgamma, *dbeta = args.dbeta;
+  const int64_t rows = args.rows, cols = args.cols;
+  const bool acc = args.acc;
   int threads = num_threads();
   const bool want_params = dgamma || dbeta;
   std::vector<float> pg(want_params ? size_t(threads) * cols : 0, 0.f), pb(want_params ? size_t(threads) * cols : 0, 0.f);
@@ -341,8 +374,12 @@ void embedding_backward(const float* dy, const int32_t* ids, int64_t n, int64_t 
   }
 }
 
-double cross_entropy(const float* logits, const int32_t* targets, int64_t rows, int64_t cols, int32_t ignore_index,
-                     float* probs, int64_t* count) {
+double cross_entropy(const CrossEntropyArgs& args, int64_t* count) {
+  const float* logits = args.logits;
+  const int32_t* targets = args.targets;
+  float* probs = args.probs;
+  const int64_t rows = args.rows, cols = args.cols;
+  const int32_t ignore_index = args.ignore_index;
   // Rows in parallel; each row's log-sum-exp in double for the loss value.
   std::vector<double> loss_rows(rows, 0.0);
   rows_for(rows, cols, [&](int64_t b, int64_t e) {
@@ -374,8 +411,14 @@ double cross_entropy(const float* logits, const int32_t* targets, int64_t rows, 
   return loss;
 }
 
-void cross_entropy_backward(const float* probs, const int32_t* targets, int64_t rows, int64_t cols,
-                            int32_t ignore_index, float g, float* dx, bool acc) {
+void cross_entropy_backward(const CrossEntropyArgs& args) {
+  const float* probs = args.probs;
+  const int32_t* targets = args.targets;
+  float* dx = args.dx;
+  const int64_t rows = args.rows, cols = args.cols;
+  const int32_t ignore_index = args.ignore_index;
+  const float g = args.g;
+  const bool acc = args.acc;
   rows_for(rows, cols, [&](int64_t b, int64_t e) {
     for (int64_t r = b; r < e; ++r) {
       const float* p = probs + r * cols;
@@ -447,12 +490,16 @@ void dropout_backward(const float* dy, const uint8_t* mask, float* dx, int64_t n
   });
 }
 
-void adamw(float* param, const float* grad, float* m, float* v, int64_t n, float lr, float beta1, float beta2,
-           float eps, float weight_decay, float bias_correction1, float bias_correction2) {
+void adamw(const AdamWArgs& args) {
+  float *param = args.param, *m = args.m, *v = args.v;
+  const float* grad = args.grad;
+  const float lr = args.lr, beta1 = args.beta1, beta2 = args.beta2, eps = args.eps;
+  const float weight_decay = args.weight_decay, bias_correction1 = args.bias_correction1,
+              bias_correction2 = args.bias_correction2;
   const float step = lr / bias_correction1;
   const float inv_sqrt_bc2 = 1.f / std::sqrt(bias_correction2);
   const float decay = 1.f - lr * weight_decay;
-  elementwise(n, [&](int64_t s, int64_t e) {
+  elementwise(args.n, [&](int64_t s, int64_t e) {
     for (int64_t i = s; i < e; ++i) {
       const float g = grad[i];
       const float mi = beta1 * m[i] + (1.f - beta1) * g;
@@ -512,9 +559,14 @@ struct BlasSingleThread {
   bool on_;
 };
 
-void attention(const float* q, const float* k, const float* v, int64_t ld, int64_t B, int64_t T, int64_t H,
-               int64_t D, float scale, const float* mask, bool causal, float* probs, float* ctx, float drop_p,
-               uint64_t seed, uint8_t* drop_mask) {
+void attention(const AttentionArgs& args) {
+  const float *q = args.q, *k = args.k, *v = args.v, *mask = args.mask;
+  float *probs = args.probs, *ctx = args.ctx;
+  uint8_t* drop_mask = args.drop_mask;
+  const int64_t ld = args.ld, B = args.B, T = args.T, H = args.H, D = args.D;
+  const float scale = args.scale, drop_p = args.drop_p;
+  const bool causal = args.causal;
+  const uint64_t seed = args.seed;
   const int64_t HD = H * D;
   const int64_t pairs = B * H;
   BlasSingleThread guard(num_threads() > 1 && pairs > 1);
@@ -551,9 +603,13 @@ void attention(const float* q, const float* k, const float* v, int64_t ld, int64
   });
 }
 
-void attention_backward(const float* q, const float* k, const float* v, int64_t ld, int64_t B, int64_t T, int64_t H,
-                        int64_t D, float scale, const float* probs, const float* dctx, float* dq, float* dk,
-                        float* dv, bool acc_q, bool acc_k, bool acc_v, float drop_p, const uint8_t* drop_mask) {
+void attention_backward(const AttentionArgs& args) {
+  const float *q = args.q, *k = args.k, *v = args.v, *probs = args.probs, *dctx = args.dctx;
+  float *dq = args.dq, *dk = args.dk, *dv = args.dv;
+  const uint8_t* drop_mask = args.drop_mask;
+  const int64_t ld = args.ld, B = args.B, T = args.T, H = args.H, D = args.D;
+  const float scale = args.scale, drop_p = args.drop_p;
+  const bool acc_q = args.acc_q, acc_k = args.acc_k, acc_v = args.acc_v;
   const int64_t HD = H * D;
   const int64_t pairs = B * H;
   BlasSingleThread guard(num_threads() > 1 && pairs > 1);

@@ -24,54 +24,132 @@ double sum_squares(const float* x, int64_t n);
 // Number of NaN or Inf entries.
 int64_t count_nonfinite(const float* x, int64_t n);
 
+// Strided row-major GEMM, batched: for b in [0, batch),
+//   C_b[M,N] = alpha * op(A_b)[M,K] * op(B_b)[K,N] + beta * C_b,  X_b = x + b * stride_x.
+// Pointers already include any element offset.
+struct GemmArgs {
+  bool trans_a = false, trans_b = false;
+  int64_t M = 0, N = 0, K = 0;
+  float alpha = 1.f, beta = 0.f;
+  const float* a = nullptr;
+  int64_t lda = 0, stride_a = 0;
+  const float* b = nullptr;
+  int64_t ldb = 0, stride_b = 0;
+  float* c = nullptr;
+  int64_t ldc = 0, stride_c = 0;
+  int64_t batch = 1;
+};
+void gemm(const GemmArgs& g);
+
 void unary(int op, const float* x, float* out, int64_t n);
 // dx (+)= f'(x) * dy; y = f(x) is passed for ops whose derivative is cheaper from the output.
 void unary_backward(int op, const float* x, const float* y, const float* dy, float* dx, int64_t n, bool acc);
 
-// y[r, :] = softmax(scale * x[r, :] + mask[r / rows_per_mask, :]); mask may be null.
-void softmax(const float* x, float* y, int64_t rows, int64_t cols, float scale, const float* mask,
-             int64_t rows_per_mask);
-// dx (+)= scale * y * (dy - <dy, y>)
-void softmax_backward(const float* y, const float* dy, float* dx, int64_t rows, int64_t cols, float scale, bool acc);
+// Row softmax over [rows, cols], forward and backward. Fields a direction does not use are ignored.
+struct SoftmaxArgs {
+  int64_t rows = 0, cols = 0;
+  float scale = 1.f;
+  // forward: y[r, :] = softmax(scale * x[r, :] + mask[r / rows_per_mask, :]); mask may be null.
+  const float* x = nullptr;
+  float* y = nullptr;
+  const float* mask = nullptr;
+  int64_t rows_per_mask = 1;
+  // backward from the forward output y: dx (+)= scale * y * (dy - <dy, y>)
+  const float* dy = nullptr;
+  float* dx = nullptr;
+  bool acc = false;
+};
+void softmax(const SoftmaxArgs& a);
+void softmax_backward(const SoftmaxArgs& a);
 
-void layer_norm(const float* x, const float* gamma, const float* beta, float* y, float* mean, float* rstd,
-                int64_t rows, int64_t cols, float eps);
-// dgamma/dbeta always accumulate and may be null; dx may be null.
-void layer_norm_backward(const float* dy, const float* x, const float* gamma, const float* mean, const float* rstd,
-                         float* dx, float* dgamma, float* dbeta, int64_t rows, int64_t cols, bool acc);
+// LayerNorm over the last dimension of [rows, cols] with affine gamma/beta. The forward saves
+// mean and rstd per row; the backward reads them.
+struct LayerNormArgs {
+  int64_t rows = 0, cols = 0;
+  float eps = 0.f;
+  const float* x = nullptr;
+  const float* gamma = nullptr;
+  const float* beta = nullptr;
+  float* y = nullptr;
+  float* mean = nullptr;
+  float* rstd = nullptr;
+  // backward: dgamma/dbeta always accumulate and may be null; dx may be null.
+  const float* dy = nullptr;
+  float* dx = nullptr;
+  float* dgamma = nullptr;
+  float* dbeta = nullptr;
+  bool acc = false;
+};
+void layer_norm(const LayerNormArgs& a);
+void layer_norm_backward(const LayerNormArgs& a);
 
 void embedding(const float* weight, int64_t vocab, int64_t dim, const int32_t* ids, int64_t n, float* out);
 void embedding_backward(const float* dy, const int32_t* ids, int64_t n, int64_t dim, float* dweight, int64_t vocab);
 
-// Mean cross-entropy over rows whose target != ignore_index. Writes softmax probabilities to
-// probs; returns the summed loss and sets *count.
-double cross_entropy(const float* logits, const int32_t* targets, int64_t rows, int64_t cols, int32_t ignore_index,
-                     float* probs, int64_t* count);
-// dx (+)= g * (probs - onehot(target)) for kept rows, 0 for ignored rows.
-void cross_entropy_backward(const float* probs, const int32_t* targets, int64_t rows, int64_t cols,
-                            int32_t ignore_index, float g, float* dx, bool acc);
+// Cross-entropy of logits [rows, cols] against targets; rows whose target == ignore_index are
+// skipped. The forward writes softmax probabilities to probs (the backward reads them).
+struct CrossEntropyArgs {
+  int64_t rows = 0, cols = 0;
+  int32_t ignore_index = -100;
+  const float* logits = nullptr;
+  const int32_t* targets = nullptr;
+  float* probs = nullptr;
+  // backward: dx (+)= g * (probs - onehot(target)) for kept rows, 0 for ignored rows.
+  float g = 0.f;
+  float* dx = nullptr;
+  bool acc = false;
+};
+// Returns the summed loss over kept rows and sets *count to their number.
+double cross_entropy(const CrossEntropyArgs& a, int64_t* count);
+void cross_entropy_backward(const CrossEntropyArgs& a);
 
 // Counter-based keep decision: deterministic for (seed, index), parallel-friendly.
 bool dropout_keep(uint64_t seed, uint64_t index, float p);
 void dropout(const float* x, float* y, uint8_t* mask, int64_t n, float p, uint64_t seed);
 void dropout_backward(const float* dy, const uint8_t* mask, float* dx, int64_t n, float p, bool acc);
 
-void adamw(float* param, const float* grad, float* m, float* v, int64_t n, float lr, float beta1, float beta2,
-           float eps, float weight_decay, float bias_correction1, float bias_correction2);
+// One AdamW step in place over n parameters (decoupled weight decay, as torch.optim.AdamW).
+struct AdamWArgs {
+  int64_t n = 0;
+  float* param = nullptr;
+  const float* grad = nullptr;
+  float* m = nullptr;
+  float* v = nullptr;
+  float lr = 0.f, beta1 = 0.9f, beta2 = 0.999f, eps = 1e-8f, weight_decay = 0.f;
+  float bias_correction1 = 1.f, bias_correction2 = 1.f;
+};
+void adamw(const AdamWArgs& a);
 
 // out = x permuted: out.shape[i] = shape[perm[i]]
 void permute(const float* x, float* out, const int64_t* shape, const int64_t* perm, int ndim);
 
-// Multi-head attention on [B, T, ld] projections: head h uses columns h*D..(h+1)*D.
-// probs: [B, H, T, T] softmax output (saved for backward); ctx: [B, T, H*D].
-// mask: additive [B, T] or null; causal hides keys after the query. drop_p > 0 applies dropout
-// to the probabilities (mask bits in drop_mask [B, H, T, T]).
-void attention(const float* q, const float* k, const float* v, int64_t ld, int64_t B, int64_t T, int64_t H,
-               int64_t D, float scale, const float* mask, bool causal, float* probs, float* ctx, float drop_p,
-               uint64_t seed, uint8_t* drop_mask);
-// Gradients with respect to q, k, v (any may be null when not required), written with stride ld.
-void attention_backward(const float* q, const float* k, const float* v, int64_t ld, int64_t B, int64_t T, int64_t H,
-                        int64_t D, float scale, const float* probs, const float* dctx, float* dq, float* dk,
-                        float* dv, bool acc_q, bool acc_k, bool acc_v, float drop_p, const uint8_t* drop_mask);
+// Multi-head attention on [B, T, ld] projections: head h uses columns h*D..(h+1)*D. q, k, v may
+// be views into one packed buffer (GPT-2's c_attn output). One struct for both directions: the
+// backward reuses the forward's geometry and saved probabilities.
+struct AttentionArgs {
+  const float* q = nullptr;
+  const float* k = nullptr;
+  const float* v = nullptr;
+  int64_t ld = 0, B = 0, T = 0, H = 0, D = 0;
+  float scale = 1.f;
+  // probs: [B, H, T, T] softmax output (written by forward, read by backward).
+  float* probs = nullptr;
+  // drop_p > 0 applies dropout to the probabilities; mask bits in drop_mask [B, H, T, T].
+  float drop_p = 0.f;
+  uint8_t* drop_mask = nullptr;
+  // forward: mask additive [B, T] or null; causal hides keys after the query; ctx [B, T, H*D].
+  const float* mask = nullptr;
+  bool causal = false;
+  uint64_t seed = 0;
+  float* ctx = nullptr;
+  // backward: gradients for q, k, v (any may be null), written with stride ld.
+  const float* dctx = nullptr;
+  float* dq = nullptr;
+  float* dk = nullptr;
+  float* dv = nullptr;
+  bool acc_q = false, acc_k = false, acc_v = false;
+};
+void attention(const AttentionArgs& a);
+void attention_backward(const AttentionArgs& a);
 
 }  // namespace sap

@@ -2,7 +2,7 @@
 // whose representation is closest. With candidates "bottom" the attacker uses what the shipped
 // embedding layer produces for every token at that position (exact at k = 0); with "vocab" it
 // compares against the raw word-embedding rows. Distance: L2 or cosine.
-import { native } from "../tensor/native.js";
+import { Tensor, nearestRows } from "../tensor/index.js";
 import type { WireBatch } from "../wire/index.js";
 import type { AttackContext, InversionAttack } from "./attack.js";
 
@@ -14,45 +14,6 @@ export interface NearestOptions {
 function wordEmbeddings(ctx: AttackContext): { data: Float32Array; rows: number; dim: number } {
   const w = ctx.model.wordEmbeddings();
   return { data: w.data, rows: w.shape[0]!, dim: w.shape[1]! };
-}
-
-/** argmin/argmax over candidates for n queries, by chunked GEMM. */
-function bestRows(
-  queries: Float32Array,
-  n: number,
-  cand: Float32Array,
-  V: number,
-  d: number,
-  metric: NearestOptions["metric"],
-): Int32Array {
-  const sq = new Float32Array(V);
-  for (let v = 0; v < V; v++) {
-    let s = 0;
-    for (let j = 0; j < d; j++) s += cand[v * d + j]! * cand[v * d + j]!;
-    sq[v] = metric === "l2" ? s : 1 / Math.sqrt(s || 1);
-  }
-  const out = new Int32Array(n);
-  const chunk = Math.max(1, Math.floor((1 << 24) / V));
-  const scores = new Float32Array(Math.min(n, chunk) * V);
-  for (let s = 0; s < n; s += chunk) {
-    const m = Math.min(chunk, n - s);
-    native.gemm(false, true, m, V, d, 1, queries, s * d, d, cand, 0, d, 0, scores, 0, V);
-    for (let i = 0; i < m; i++) {
-      let best = 0;
-      let bestScore = Number.NEGATIVE_INFINITY;
-      for (let v = 0; v < V; v++) {
-        const dot = scores[i * V + v]!;
-        // L2: maximise 2 q·c − ‖c‖²; cosine: maximise q·c / ‖c‖.
-        const sc = metric === "l2" ? 2 * dot - sq[v]! : dot * sq[v]!;
-        if (sc > bestScore) {
-          bestScore = sc;
-          best = v;
-        }
-      }
-      out[s + i] = best;
-    }
-  }
-  return out;
 }
 
 export class NearestNeighbourAttack implements InversionAttack {
@@ -74,8 +35,9 @@ export class NearestNeighbourAttack implements InversionAttack {
       const q = new Float32Array(rows.length * d);
       rows.forEach((b, i) => q.set(hidden.subarray((b * T + t) * d, (b * T + t + 1) * d), i * d));
       const cand = vocab ? vocab.data : ctx.model.embedCandidates(t);
-      const V = cand.length / d;
-      const best = bestRows(q, rows.length, cand, V, d, this.opts.metric);
+      const { indices: best } = nearestRows(new Tensor(q, [rows.length, d]), new Tensor(cand, [cand.length / d, d]), {
+        metric: this.opts.metric,
+      });
       rows.forEach((b, i) => (guess[b * T + t] = best[i]!));
     }
     return guess;

@@ -4,7 +4,7 @@
 // token (cosine). The strongest attacks on split language models work this way.
 import { layerContext } from "../models/model.js";
 import type { WireBatch } from "../wire/index.js";
-import { AdamW, Tensor, backward, native, noGrad, ops, tidy } from "../tensor/index.js";
+import { AdamW, Tensor, backward, nearestRows, ops, tidy } from "../tensor/index.js";
 import type { AttackContext, InversionAttack } from "./attack.js";
 
 export interface OptimizationOptions {
@@ -55,26 +55,9 @@ export class OptimizationInversionAttack implements InversionAttack {
     for (let i = 0; i < B * T; i++) if (attentionMask[i]) rows.push(i);
     const q = new Float32Array(rows.length * d);
     rows.forEach((r, i) => q.set(X.data.subarray(r * d, (r + 1) * d), i * d));
-    const invNorm = new Float32Array(V);
-    for (let v = 0; v < V; v++) {
-      let s = 0;
-      for (let j = 0; j < d; j++) s += W.data[v * d + j]! ** 2;
-      invNorm[v] = 1 / Math.sqrt(s || 1);
-    }
+    const { indices: best } = nearestRows(new Tensor(q, [rows.length, d]), W, { metric: "cosine" });
     const guess = new Int32Array(B * T).fill(-1);
-    const chunk = Math.max(1, Math.floor((1 << 23) / V));
-    const scores = new Float32Array(Math.min(chunk, rows.length) * V);
-    noGrad(() => {
-      for (let s = 0; s < rows.length; s += chunk) {
-        const m = Math.min(chunk, rows.length - s);
-        native.gemm(false, true, m, V, d, 1, q, s * d, d, W.data, 0, d, 0, scores, 0, V);
-        for (let i = 0; i < m; i++) {
-          let best = 0;
-          for (let v = 1; v < V; v++) if (scores[i * V + v]! * invNorm[v]! > scores[i * V + best]! * invNorm[best]!) best = v;
-          guess[rows[s + i]!] = best;
-        }
-      }
-    });
+    rows.forEach((r, i) => (guess[r] = best[i]!));
     return guess;
   }
 }

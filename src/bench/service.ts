@@ -10,7 +10,7 @@ import { clientFinetune } from "../client/finetune.js";
 import { SapClient } from "../client/sdk.js";
 import type { Dataset } from "../data/index.js";
 import { Store } from "../server/store.js";
-import { native } from "../tensor/index.js";
+import { engineInfo, setThreads } from "../tensor/index.js";
 import { finetune } from "../train/finetune.js";
 
 export interface ServiceBenchOptions {
@@ -85,7 +85,7 @@ export async function benchService(opts: ServiceBenchOptions): Promise<Record<st
       }),
     );
     const cli = join(dirname(fileURLToPath(import.meta.url)), "..", "cli", "main.js");
-    const cores = native.info().threads;
+    const cores = engineInfo().threads;
     const serverThreads = opts.serverThreads ?? Math.max(1, Math.ceil(cores / 2));
     const clientThreads = opts.clientThreads ?? Math.max(1, Math.floor(cores / 2));
     const child = spawn(process.execPath, [...process.execArgv, cli, "serve", "--config", configFile], {
@@ -103,7 +103,7 @@ export async function benchService(opts: ServiceBenchOptions): Promise<Record<st
     });
     try {
       say(`${opts.customers} concurrent customers against ${url} (threads: server ${serverThreads}, customers ${clientThreads})`);
-      native.setThreads(clientThreads);
+      setThreads(clientThreads);
       const t0 = performance.now();
       const runs = await Promise.all(
         Array.from({ length: opts.customers }, async (_, i) => {
@@ -135,7 +135,7 @@ export async function benchService(opts: ServiceBenchOptions): Promise<Record<st
         note: "the service includes bottom download, job creation, one checkpoint per step and a dev pass per customer; client and server share this machine",
       };
     } finally {
-      native.setThreads(cores);
+      setThreads(cores);
       child.kill("SIGTERM");
     }
   } finally {

@@ -32,66 +32,96 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   const out = alloc(batch * m * n);
   if (b.ndim === 2) {
     // Shared right operand: one GEMM over all rows of a.
-    native.gemm(false, false, batch * m, n, k, 1, a.data, 0, k, b.data, 0, n, 0, out, 0, n);
+    native.gemm({ M: batch * m, N: n, K: k, a: a.data, lda: k, b: b.data, ldb: n, c: out, ldc: n });
     return record("matmul", out, [...batchShape, m, n], [a, b], (g) => {
       const ga = gradSink(a);
-      if (ga) native.gemm(false, true, batch * m, k, n, 1, g, 0, n, b.data, 0, n, ga.acc ? 1 : 0, ga.buf, 0, k);
+      if (ga)
+        native.gemm({
+          transB: true,
+          M: batch * m,
+          N: k,
+          K: n,
+          beta: ga.acc ? 1 : 0,
+          a: g,
+          lda: n,
+          b: b.data,
+          ldb: n,
+          c: ga.buf,
+          ldc: k,
+        });
       const gb = gradSink(b);
-      if (gb) native.gemm(true, false, k, n, batch * m, 1, a.data, 0, k, g, 0, n, gb.acc ? 1 : 0, gb.buf, 0, n);
+      if (gb)
+        native.gemm({
+          transA: true,
+          M: k,
+          N: n,
+          K: batch * m,
+          beta: gb.acc ? 1 : 0,
+          a: a.data,
+          lda: k,
+          b: g,
+          ldb: n,
+          c: gb.buf,
+          ldc: n,
+        });
     });
   }
   if (!sameShape(batchShape, b.shape.slice(0, -2)))
     fail("matmul", `batch dimensions differ: ${shapeStr(a.shape)} @ ${shapeStr(b.shape)}`);
-  native.gemmBatched(false, false, m, n, k, 1, a.data, 0, k, m * k, b.data, 0, n, k * n, 0, out, 0, n, m * n, batch);
+  native.gemm({
+    M: m,
+    N: n,
+    K: k,
+    a: a.data,
+    lda: k,
+    strideA: m * k,
+    b: b.data,
+    ldb: n,
+    strideB: k * n,
+    c: out,
+    ldc: n,
+    strideC: m * n,
+    batch,
+  });
   return record("bmm", out, [...batchShape, m, n], [a, b], (g) => {
     const ga = gradSink(a);
     if (ga)
-      native.gemmBatched(
-        false,
-        true,
-        m,
-        k,
-        n,
-        1,
-        g,
-        0,
-        n,
-        m * n,
-        b.data,
-        0,
-        n,
-        k * n,
-        ga.acc ? 1 : 0,
-        ga.buf,
-        0,
-        k,
-        m * k,
+      native.gemm({
+        transB: true,
+        M: m,
+        N: k,
+        K: n,
+        beta: ga.acc ? 1 : 0,
+        a: g,
+        lda: n,
+        strideA: m * n,
+        b: b.data,
+        ldb: n,
+        strideB: k * n,
+        c: ga.buf,
+        ldc: k,
+        strideC: m * k,
         batch,
-      );
+      });
     const gb = gradSink(b);
     if (gb)
-      native.gemmBatched(
-        true,
-        false,
-        k,
-        n,
-        m,
-        1,
-        a.data,
-        0,
-        k,
-        m * k,
-        g,
-        0,
-        n,
-        m * n,
-        gb.acc ? 1 : 0,
-        gb.buf,
-        0,
-        n,
-        k * n,
+      native.gemm({
+        transA: true,
+        M: k,
+        N: n,
+        K: m,
+        beta: gb.acc ? 1 : 0,
+        a: a.data,
+        lda: k,
+        strideA: m * k,
+        b: g,
+        ldb: n,
+        strideB: m * n,
+        c: gb.buf,
+        ldc: n,
+        strideC: k * n,
         batch,
-      );
+      });
   });
 }
 
@@ -112,16 +142,44 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null, layout: 
   const out = alloc(rows * outF);
   if (bias) native.tile(bias.data, out);
   const ldw = io ? outF : inF;
-  native.gemm(false, !io, rows, outF, inF, 1, x.data, 0, inF, weight.data, 0, ldw, bias ? 1 : 0, out, 0, outF);
+  native.gemm({
+    transB: !io,
+    M: rows,
+    N: outF,
+    K: inF,
+    beta: bias ? 1 : 0,
+    a: x.data,
+    lda: inF,
+    b: weight.data,
+    ldb: ldw,
+    c: out,
+    ldc: outF,
+  });
   const inputs = bias ? [x, weight, bias] : [x, weight];
   return record("linear", out, [...x.shape.slice(0, -1), outF], inputs, (g) => {
     const gx = gradSink(x);
-    if (gx) native.gemm(false, io, rows, inF, outF, 1, g, 0, outF, weight.data, 0, ldw, gx.acc ? 1 : 0, gx.buf, 0, inF);
+    if (gx)
+      native.gemm({
+        transB: io,
+        M: rows,
+        N: inF,
+        K: outF,
+        beta: gx.acc ? 1 : 0,
+        a: g,
+        lda: outF,
+        b: weight.data,
+        ldb: ldw,
+        c: gx.buf,
+        ldc: inF,
+      });
     const gw = gradSink(weight);
     // dW = dy^T x  ([out, in]),  or  x^T dy  ([in, out]).
     if (gw) {
-      if (io) native.gemm(true, false, inF, outF, rows, 1, x.data, 0, inF, g, 0, outF, gw.acc ? 1 : 0, gw.buf, 0, outF);
-      else native.gemm(true, false, outF, inF, rows, 1, g, 0, outF, x.data, 0, inF, gw.acc ? 1 : 0, gw.buf, 0, inF);
+      const beta = gw.acc ? 1 : 0;
+      if (io)
+        native.gemm({ transA: true, M: inF, N: outF, K: rows, beta, a: x.data, lda: inF, b: g, ldb: outF, c: gw.buf, ldc: outF });
+      else
+        native.gemm({ transA: true, M: outF, N: inF, K: rows, beta, a: g, lda: outF, b: x.data, ldb: inF, c: gw.buf, ldc: inF });
     }
     if (bias) {
       const gb = gradSink(bias);
@@ -475,10 +533,10 @@ export function softmax(x: Tensor, opts: { scale?: number; mask?: Float32Array; 
   const rows = x.size / cols;
   const sc = opts.scale ?? 1;
   const out = alloc(x.size);
-  native.softmax(x.data, out, rows, cols, sc, opts.mask ?? null, opts.rowsPerMask ?? rows);
+  native.softmax({ x: x.data, y: out, rows, cols, scale: sc, mask: opts.mask ?? null, rowsPerMask: opts.rowsPerMask ?? rows });
   return record("softmax", out, x.shape, [x], (g) => {
     const gx = gradSink(x);
-    if (gx) native.softmaxBackward(out, g, gx.buf, rows, cols, sc, gx.acc);
+    if (gx) native.softmaxBackward({ y: out, dy: g, dx: gx.buf, rows, cols, scale: sc, acc: gx.acc });
   });
 }
 
@@ -489,27 +547,27 @@ export function layerNorm(x: Tensor, gamma: Tensor, beta: Tensor, eps: number): 
     fail("layerNorm", `gamma/beta of size ${gamma.size}/${beta.size} do not match last dim ${cols} of ${shapeStr(x.shape)}`);
   const rows = x.size / cols;
   const out = alloc(x.size);
-  const mu = alloc(rows);
+  const mean = alloc(rows);
   const rstd = alloc(rows);
-  native.layerNorm(x.data, gamma.data, beta.data, out, mu, rstd, rows, cols, eps);
+  native.layerNorm({ x: x.data, gamma: gamma.data, beta: beta.data, y: out, mean, rstd, rows, cols, eps });
   return record("layerNorm", out, x.shape, [x, gamma, beta], (g) => {
     const gx = gradSink(x);
     // gamma/beta gradients always accumulate in the kernel, so a fresh buffer starts at zero.
     const gg = gradSink(gamma, true);
     const gb = gradSink(beta, true);
-    native.layerNormBackward(
-      g,
-      x.data,
-      gamma.data,
-      mu,
+    native.layerNormBackward({
+      x: x.data,
+      gamma: gamma.data,
+      mean,
       rstd,
-      gx?.buf ?? null,
-      gg?.buf ?? null,
-      gb?.buf ?? null,
       rows,
       cols,
-      gx?.acc ?? false,
-    );
+      dy: g,
+      dx: gx?.buf ?? null,
+      dgamma: gg?.buf ?? null,
+      dbeta: gb?.buf ?? null,
+      acc: gx?.acc ?? false,
+    });
   });
 }
 
@@ -532,11 +590,12 @@ export function crossEntropy(logits: Tensor, targets: Int32Array, ignoreIndex = 
   const rows = logits.size / cols;
   if (targets.length !== rows) fail("crossEntropy", `${targets.length} targets for ${rows} rows of logits`);
   const probs = alloc(logits.size);
-  const [total, count] = native.crossEntropy(logits.data, targets, rows, cols, ignoreIndex, probs);
+  const [total, count] = native.crossEntropy({ logits: logits.data, targets, rows, cols, ignoreIndex, probs });
   const loss = count > 0 ? total / count : Number.NaN;
   return record("crossEntropy", Float32Array.of(loss), [], [logits], (g) => {
     const gx = gradSink(logits);
-    if (gx && count > 0) native.crossEntropyBackward(probs, targets, rows, cols, ignoreIndex, g[0]! / count, gx.buf, gx.acc);
+    if (gx && count > 0)
+      native.crossEntropyBackward({ probs, targets, rows, cols, ignoreIndex, g: g[0]! / count, dx: gx.buf, acc: gx.acc });
   });
 }
 
@@ -631,13 +690,14 @@ function attentionImpl(
   const ctx = alloc(B * T * HD);
   const dropMask = p > 0 ? allocBytes(B * H * T * T) : null;
   const [q, k, v] = qkv as [Float32Array, Float32Array, Float32Array];
-  native.attention(q, k, v, ld, B, T, H, D, sc, mask, causal, probs, ctx, p, p > 0 ? opts.rng!.nextSeed() : 0, dropMask);
+  const seed = p > 0 ? opts.rng!.nextSeed() : 0;
+  native.attention({ q, k, v, ld, B, T, H, D, scale: sc, probs, dropP: p, dropMask, mask, causal, seed, ctx });
   return record("attention", ctx, [B, T, HD], inputs, (g) => {
     const sinks: GradSinkResult[] = [];
     const grads: Array<Float32Array | null> = [];
     sinksFor(sinks, grads);
     const [gq, gk, gv] = sinks;
-    native.attentionBackward(
+    native.attentionBackward({
       q,
       k,
       v,
@@ -646,17 +706,17 @@ function attentionImpl(
       T,
       H,
       D,
-      sc,
+      scale: sc,
       probs,
-      g,
-      grads[0]!,
-      grads[1]!,
-      grads[2]!,
-      gq?.acc ?? false,
-      gk?.acc ?? false,
-      gv?.acc ?? false,
-      p,
+      dropP: p,
       dropMask,
-    );
+      dctx: g,
+      dq: grads[0]!,
+      dk: grads[1]!,
+      dv: grads[2]!,
+      accQ: gq?.acc ?? false,
+      accK: gk?.acc ?? false,
+      accV: gv?.acc ?? false,
+    });
   });
 }

@@ -50,7 +50,19 @@ export class AdamW {
         this.state.set(p, s);
       }
       const wd = this.opts.noDecay?.(p) ? 0 : this.weightDecay;
-      native.adamw(p.data, p.grad, s.m, s.v, this.lr, this.beta1, this.beta2, this.eps, wd, bc1, bc2);
+      native.adamw({
+        param: p.data,
+        grad: p.grad,
+        m: s.m,
+        v: s.v,
+        lr: this.lr,
+        beta1: this.beta1,
+        beta2: this.beta2,
+        eps: this.eps,
+        weightDecay: wd,
+        biasCorrection1: bc1,
+        biasCorrection2: bc2,
+      });
     }
   }
 

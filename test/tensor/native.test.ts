@@ -1,5 +1,6 @@
-// The native addon itself: GEMM in every transpose combination against a naive product, for the
-// OpenBLAS build and for the portable fallback (built here without BLAS into a scratch folder).
+// The native addon itself: GEMM in every transpose combination (and batched, with offsets and
+// strides) against a naive product, for the OpenBLAS build and for the portable fallback (built
+// here without BLAS into a scratch folder); argument-object errors name the field.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
@@ -7,7 +8,8 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { after, describe, it } from "node:test";
-import { Rng, native, type NativeAddon } from "../../src/tensor/index.js";
+import { Rng } from "../../src/tensor/index.js";
+import { native, type NativeAddon } from "../../src/tensor/native.js";
 import { repoRoot } from "../paths.js";
 
 function naive(ta: boolean, tb: boolean, M: number, N: number, K: number, A: Float32Array, B: Float32Array): Float64Array {
@@ -34,7 +36,21 @@ function checkGemm(addon: NativeAddon): void {
         const B = Float32Array.from({ length: K * N }, () => rng.normal());
         const C = Float32Array.from({ length: M * N }, () => rng.normal());
         const C0 = C.slice();
-        addon.gemm(ta, tb, M, N, K, 0.5, A, 0, ta ? M : K, B, 0, tb ? K : N, 2, C, 0, N);
+        addon.gemm({
+          transA: ta,
+          transB: tb,
+          M,
+          N,
+          K,
+          alpha: 0.5,
+          beta: 2,
+          a: A,
+          lda: ta ? M : K,
+          b: B,
+          ldb: tb ? K : N,
+          c: C,
+          ldc: N,
+        });
         const ref = naive(ta, tb, M, N, K, A, B);
         for (let i = 0; i < M * N; i++)
           assert.ok(
@@ -44,11 +60,69 @@ function checkGemm(addon: NativeAddon): void {
       }
   // beta = 0 must overwrite garbage (even NaN) in C.
   const C = new Float32Array(4).fill(Number.NaN);
-  addon.gemm(false, false, 2, 2, 1, 1, Float32Array.of(1, 2), 0, 1, Float32Array.of(3, 4), 0, 2, 0, C, 0, 2);
+  addon.gemm({ M: 2, N: 2, K: 1, a: Float32Array.of(1, 2), lda: 1, b: Float32Array.of(3, 4), ldb: 2, c: C, ldc: 2 });
   assert.deepEqual([...C], [3, 4, 6, 8]);
+  const [a16, b16, c16] = [new Float32Array(16), new Float32Array(16), new Float32Array(16)];
+  assert.throws(
+    () => addon.gemm({ M: 4, N: 4, K: 4, a: new Float32Array(15), lda: 4, b: b16, ldb: 4, c: c16, ldc: 4 }),
+    /buffer too small for gemm A/,
+  );
+  // Offsets count against the buffer too.
+  assert.throws(
+    () => addon.gemm({ M: 4, N: 4, K: 4, a: a16, lda: 4, b: b16, bOff: 1, ldb: 4, c: c16, ldc: 4 }),
+    /buffer too small for gemm B/,
+  );
+}
+
+/** Batched products with offsets and strides, each batch against the naive product. */
+function checkGemmBatched(addon: NativeAddon): void {
+  const rng = new Rng(6);
+  const [M, N, K, batch, off] = [3, 4, 5, 3, 2];
+  const A = Float32Array.from({ length: off + batch * M * K }, () => rng.normal());
+  const B = Float32Array.from({ length: batch * N * K }, () => rng.normal());
+  const C = new Float32Array(off + batch * M * N).fill(Number.NaN);
+  addon.gemm({
+    transB: true,
+    M,
+    N,
+    K,
+    a: A,
+    aOff: off,
+    lda: K,
+    strideA: M * K,
+    b: B,
+    ldb: K,
+    strideB: N * K,
+    c: C,
+    cOff: off,
+    ldc: N,
+    strideC: M * N,
+    batch,
+  });
+  assert.ok(Number.isNaN(C[0]!) && Number.isNaN(C[1]!), "nothing written before cOff");
+  for (let bi = 0; bi < batch; bi++) {
+    const ref = naive(false, true, M, N, K, A.subarray(off + bi * M * K), B.subarray(bi * N * K));
+    for (let i = 0; i < M * N; i++)
+      assert.ok(Math.abs(C[off + bi * M * N + i]! - ref[i]!) < 1e-4 * (1 + Math.abs(ref[i]!)), `batch ${bi} at ${i}`);
+  }
   assert.throws(
     () =>
-      addon.gemm(false, false, 4, 4, 4, 1, new Float32Array(15), 0, 4, new Float32Array(16), 0, 4, 0, new Float32Array(16), 0, 4),
+      addon.gemm({
+        M,
+        N,
+        K,
+        a: A,
+        lda: K,
+        strideA: M * K + 2,
+        transB: true,
+        b: B,
+        ldb: K,
+        strideB: N * K,
+        c: C,
+        ldc: N,
+        strideC: M * N,
+        batch,
+      }),
     /buffer too small for gemm A/,
   );
 }
@@ -67,6 +141,17 @@ function nodeGyp(): string | null {
 describe("native addon", () => {
   it("GEMM (this build) matches a naive product for all transposes", () => {
     checkGemm(native);
+    checkGemmBatched(native);
+  });
+
+  it("argument objects: a missing or mistyped field is named in the error", () => {
+    const buf = new Float32Array(4);
+    const args = { M: 2, N: 2, K: 1, a: buf, lda: 1, b: buf, ldb: 2, c: buf, ldc: 2 };
+    assert.throws(() => native.gemm({ ...args, lda: undefined } as never), /gemm: field lda must be a number/);
+    assert.throws(() => native.gemm({ ...args, c: new Float64Array(4) } as never), /gemm: field c must be a Float32Array/);
+    assert.throws(() => (native.gemm as (...a: unknown[]) => void)(false, false, 2), /gemm: expects one argument object/);
+    const ln = { x: buf, gamma: buf, beta: buf, y: buf, mean: buf, rstd: buf, rows: 1, cols: 4 };
+    assert.throws(() => native.layerNorm(ln as never), /layerNorm: field eps must be a number/);
   });
 
   it("the portable fallback builds without BLAS, says so, and computes the same products", () => {
@@ -87,5 +172,6 @@ describe("native addon", () => {
     const fallback = createRequire(import.meta.url)(join(dir, "build", "Release", "sap_native.node")) as NativeAddon;
     assert.equal(fallback.info().blas, false);
     checkGemm(fallback);
+    checkGemmBatched(fallback);
   });
 });
