@@ -7,7 +7,9 @@ import type { SplittableModel } from "../models/index.js";
 import type { Tokenizer } from "../models/tokenizers/index.js";
 import { SeededNoise, createPrivatizer, type CutStatistics, type Privatizer } from "../privacy/index.js";
 import { Customer, collate, type Encoded } from "../split/customer.js";
-import { noGrad, tidy } from "../tensor/index.js";
+import type { ProgressListener } from "../split/progress.js";
+import type { Releases } from "../split/release.js";
+import { Rng, noGrad, tidy } from "../tensor/index.js";
 import type { AttackContext } from "./attack.js";
 import { addRecovery, emptyCounts, recoveryMetrics } from "./metrics.js";
 import { NearestNeighbourAttack } from "./nearest.js";
@@ -110,6 +112,33 @@ export function privacySelfCheck(opts: SelfCheckOptions): PrivacySection {
     quick_attack: { name: attack.name, sentences: m.sentences, tokens: m.tokens, token_recovery: m.recall },
     weak: m.recall > WEAK_RECOVERY,
   };
+}
+
+/** The self-check before a job: on 32 training examples drawn with the run's seed; each line emitted as a progress message. */
+export function selfCheckBeforeTraining(
+  customer: Customer,
+  tokenizer: Tokenizer,
+  run: { train: Encoded[]; seed: number; epochs: number; releases: Releases; selfCheck?: boolean },
+  emit: ProgressListener,
+): PrivacySection | undefined {
+  if (run.selfCheck === false) return undefined;
+  const { model, split, privatizer } = customer.opts;
+  const sample = new Rng(run.seed * 7 + 1)
+    .shuffle([...run.train.keys()])
+    .slice(0, 32)
+    .map((i) => run.train[i]!);
+  const { releases } = run;
+  const section = privacySelfCheck({
+    model,
+    split,
+    tokenizer,
+    privatizer,
+    sample,
+    releasesPerExample: releases.releasesPer(run.epochs),
+    release: releases.description,
+  });
+  for (const line of privacySectionLines(section)) emit({ task: "privacy", done: 0, total: 1, unit: "", message: line.slice(2) });
+  return section;
 }
 
 /** The section as Markdown lines (report.md) — the terminal shows the same lines. */

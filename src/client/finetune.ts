@@ -8,12 +8,12 @@ import { loadTokenizer } from "../models/tokenizers/index.js";
 import { CtiPrivatizer, saveCtiTable } from "../privacy/cti.js";
 import { noiseSource } from "../privacy/index.js";
 import { Customer, buildPrivatizer, collate, encodeExamples } from "../split/customer.js";
-import { Releases, loadOrCreateReleaseKey } from "../split/release.js";
+import { Releases, releasesFor } from "../split/release.js";
 import { batchAt, epochOrder } from "../split/loop.js";
 import { RateMeter, type ProgressListener } from "../split/progress.js";
 import { hyperOf, type TrainingSpec } from "../split/spec.js";
-import { Rng, tidy } from "../tensor/index.js";
-import { privacySectionLines, privacySelfCheck, type PrivacySection } from "../attacks/self-check.js";
+import { tidy } from "../tensor/index.js";
+import { selfCheckBeforeTraining, type PrivacySection } from "../attacks/self-check.js";
 import {
   batchToFrame,
   frameToLogits,
@@ -93,34 +93,8 @@ export async function clientFinetune(opts: ClientFinetuneOptions): Promise<Clien
     throw new Error(
       `job ${jobId}'s release key ${keyFile} is missing (use the --cache the job was created with); without it a restart would send a second release of the same examples`,
     );
-  const releases = new Releases(
-    customer,
-    train,
-    dev,
-    tok.padId,
-    opts.freshNoise
-      ? { fresh: true, trainsBottom: false }
-      : { once: opts.noiseSeed !== undefined ? { seed: opts.noiseSeed } : { key: loadOrCreateReleaseKey(keyFile) } },
-    (done, total) => emit({ task: "privatize", done, total, unit: "chunks" }),
-  );
-  const privacy =
-    opts.selfCheck === false
-      ? undefined
-      : privacySelfCheck({
-          model,
-          split: opts.split,
-          tokenizer: tok,
-          privatizer,
-          sample: new Rng(opts.seed * 7 + 1)
-            .shuffle([...train.keys()])
-            .slice(0, 32)
-            .map((i) => train[i]!),
-          releasesPerExample: releases.releasesPer(opts.epochs),
-          release: releases.description,
-        });
-  if (privacy)
-    for (const line of privacySectionLines(privacy))
-      emit({ task: "privacy", done: 0, total: 1, unit: "", message: line.slice(2) });
+  const releases = releasesFor(customer, { train, dev, padId: tok.padId }, { ...opts, trainsBottom: false, keyFile }, emit);
+  const privacy = selfCheckBeforeTraining(customer, tok, { ...opts, train, releases }, emit);
   if (privatizer instanceof CtiPrivatizer) {
     // The CTI table comes from the private training data: it stays here, for `sap client predict`.
     const file = ctiTablePath(opts.cacheDir, jobId);

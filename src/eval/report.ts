@@ -284,26 +284,58 @@ export interface ReportExtras {
   majority?: number;
 }
 
+/** A Markdown table: a header row, the separator, then one row per entry. */
+function markdownTable(header: string[], rows: string[][]): string[] {
+  return [`| ${header.join(" | ")} |`, `|${header.map(() => "---").join("|")}|`, ...rows.map((r) => `| ${r.join(" | ")} |`)];
+}
+
 function resultsTable(rows: SweepSummaryRow[]): string[] {
-  return [
-    "| privatizer | budget | k | attack | accuracy | token recovery | empirical privacy | F1 | exact sentences | canary PII recovered | AIA success (majority) | seeds |",
-    "|---|---|---|---|---|---|---|---|---|---|---|---|",
-    ...rows.map(
-      (r) =>
-        `| ${r.privatizer} | ${budgetText(r)} | ${r.split} | ${r.attack} | ${pct(r.accuracy, r.accuracy_ci95)} | ${pct(r.token_recovery, r.token_recovery_ci95)} | ${pct(r.empirical_privacy)} | ${pct(r.f1)} | ${pct(r.exact_sentence)} | ${pct(r.canary_recovery)} | ${Number.isFinite(r.attack_success) ? `${pct(r.attack_success)} (${pct(r.attack_baseline)})` : "n/a"} | ${r.seeds} |`,
-    ),
+  const header = [
+    "privatizer",
+    "budget",
+    "k",
+    "attack",
+    "accuracy",
+    "token recovery",
+    "empirical privacy",
+    "F1",
+    "exact sentences",
   ];
+  return markdownTable(
+    [...header, "canary PII recovered", "AIA success (majority)", "seeds"],
+    rows.map((r) => [
+      r.privatizer,
+      budgetText(r),
+      String(r.split),
+      r.attack,
+      pct(r.accuracy, r.accuracy_ci95),
+      pct(r.token_recovery, r.token_recovery_ci95),
+      pct(r.empirical_privacy),
+      pct(r.f1),
+      pct(r.exact_sentence),
+      pct(r.canary_recovery),
+      Number.isFinite(r.attack_success) ? `${pct(r.attack_success)} (${pct(r.attack_baseline)})` : "n/a",
+      String(r.seeds),
+    ]),
+  );
 }
 
 function worstTable(worst: WorstCaseRow[]): string[] {
-  return [
-    "| privatizer | budget | k | accuracy | change (points) | strongest attack | token recovery | empirical privacy | relative privacy gain |",
-    "|---|---|---|---|---|---|---|---|---|",
-    ...worst.map(
-      (w) =>
-        `| ${w.privatizer} | ${budgetText(w)} | ${w.split} | ${pct(w.accuracy)} | ${signed(100 * w.accuracyChange, 2)} | ${w.attack} | ${pct(w.token_recovery)} | ${pct(w.empirical_privacy)} | ${signed(100 * w.relativePrivacyGain, 0, "%")} |`,
-    ),
-  ];
+  const header = ["privatizer", "budget", "k", "accuracy", "change (points)", "strongest attack", "token recovery"];
+  return markdownTable(
+    [...header, "empirical privacy", "relative privacy gain"],
+    worst.map((w) => [
+      w.privatizer,
+      budgetText(w),
+      String(w.split),
+      pct(w.accuracy),
+      signed(100 * w.accuracyChange, 2),
+      w.attack,
+      pct(w.token_recovery),
+      pct(w.empirical_privacy),
+      signed(100 * w.relativePrivacyGain, 0, "%"),
+    ]),
+  );
 }
 
 const RESULTS_NOTE =

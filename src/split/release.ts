@@ -9,6 +9,7 @@ import { KeyedNoise, SeededNoise, newNoiseKey, type NoiseSource } from "../priva
 import { tidy } from "../tensor/index.js";
 import type { WireBatch } from "../wire/index.js";
 import { collate, type Customer, type Encoded } from "./customer.js";
+import type { ProgressListener } from "./progress.js";
 
 /** Examples per chunk: fixed, so that recomputing a release gives the same shapes and bytes. */
 export const RELEASE_CHUNK = 64;
@@ -169,4 +170,30 @@ export class Releases {
   get devSize(): number {
     return this.dev.length;
   }
+}
+
+/**
+ * The releases of a run: privatized once unless fresh noise is asked for or the bottom trains;
+ * the noise of a once-release from `noiseSeed` (experiments) or the key kept in `keyFile`.
+ */
+export function releasesFor(
+  customer: Customer,
+  data: { train: Encoded[]; dev: Encoded[]; padId: number },
+  how: { freshNoise?: boolean; trainsBottom: boolean; noiseSeed?: number; keyFile: string },
+  emit: ProgressListener,
+): Releases {
+  const fresh = how.freshNoise === true || how.trainsBottom;
+  const noise: ReleaseNoise | undefined = fresh
+    ? undefined
+    : how.noiseSeed !== undefined
+      ? { seed: how.noiseSeed }
+      : { key: loadOrCreateReleaseKey(how.keyFile) };
+  return new Releases(
+    customer,
+    data.train,
+    data.dev,
+    data.padId,
+    noise ? { once: noise } : { fresh: true, trainsBottom: how.trainsBottom },
+    (done, total) => emit({ task: "privatize", done, total, unit: "chunks" }),
+  );
 }

@@ -17,6 +17,44 @@ function sameShape(a: Shape, b: Shape): boolean {
 // ---------------------------------------------------------------- matrix products
 
 /**
+ * C (+)= op(A) · op(B) for contiguous row-major operands (op = transpose where asked); with
+ * `batch`, that many such products at contiguous strides. Leading dimensions follow from the shapes.
+ */
+function mm(o: {
+  a: Float32Array;
+  b: Float32Array;
+  c: Float32Array;
+  M: number;
+  N: number;
+  K: number;
+  transA?: boolean;
+  transB?: boolean;
+  /** Add to C instead of overwriting it. */
+  acc?: boolean;
+  batch?: number;
+}): void {
+  const { M, N, K, transA = false, transB = false } = o;
+  native.gemm({
+    transA,
+    transB,
+    M,
+    N,
+    K,
+    beta: o.acc ? 1 : 0,
+    a: o.a,
+    lda: transA ? M : K,
+    strideA: M * K,
+    b: o.b,
+    ldb: transB ? K : N,
+    strideB: K * N,
+    c: o.c,
+    ldc: N,
+    strideC: M * N,
+    batch: o.batch ?? 1,
+  });
+}
+
+/**
  * Matrix product. a: [..., m, k]; b: [k, n] (shared across the batch) or [..., k, n] with the
  * same leading dims as a. Result [..., m, n].
  */
@@ -32,96 +70,22 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   const out = alloc(batch * m * n);
   if (b.ndim === 2) {
     // Shared right operand: one GEMM over all rows of a.
-    native.gemm({ M: batch * m, N: n, K: k, a: a.data, lda: k, b: b.data, ldb: n, c: out, ldc: n });
+    mm({ a: a.data, b: b.data, c: out, M: batch * m, N: n, K: k });
     return record("matmul", out, [...batchShape, m, n], [a, b], (g) => {
       const ga = gradSink(a);
-      if (ga)
-        native.gemm({
-          transB: true,
-          M: batch * m,
-          N: k,
-          K: n,
-          beta: ga.acc ? 1 : 0,
-          a: g,
-          lda: n,
-          b: b.data,
-          ldb: n,
-          c: ga.buf,
-          ldc: k,
-        });
+      if (ga) mm({ a: g, b: b.data, c: ga.buf, M: batch * m, N: k, K: n, transB: true, acc: ga.acc });
       const gb = gradSink(b);
-      if (gb)
-        native.gemm({
-          transA: true,
-          M: k,
-          N: n,
-          K: batch * m,
-          beta: gb.acc ? 1 : 0,
-          a: a.data,
-          lda: k,
-          b: g,
-          ldb: n,
-          c: gb.buf,
-          ldc: n,
-        });
+      if (gb) mm({ a: a.data, b: g, c: gb.buf, M: k, N: n, K: batch * m, transA: true, acc: gb.acc });
     });
   }
   if (!sameShape(batchShape, b.shape.slice(0, -2)))
     fail("matmul", `batch dimensions differ: ${shapeStr(a.shape)} @ ${shapeStr(b.shape)}`);
-  native.gemm({
-    M: m,
-    N: n,
-    K: k,
-    a: a.data,
-    lda: k,
-    strideA: m * k,
-    b: b.data,
-    ldb: n,
-    strideB: k * n,
-    c: out,
-    ldc: n,
-    strideC: m * n,
-    batch,
-  });
+  mm({ a: a.data, b: b.data, c: out, M: m, N: n, K: k, batch });
   return record("bmm", out, [...batchShape, m, n], [a, b], (g) => {
     const ga = gradSink(a);
-    if (ga)
-      native.gemm({
-        transB: true,
-        M: m,
-        N: k,
-        K: n,
-        beta: ga.acc ? 1 : 0,
-        a: g,
-        lda: n,
-        strideA: m * n,
-        b: b.data,
-        ldb: n,
-        strideB: k * n,
-        c: ga.buf,
-        ldc: k,
-        strideC: m * k,
-        batch,
-      });
+    if (ga) mm({ a: g, b: b.data, c: ga.buf, M: m, N: k, K: n, transB: true, acc: ga.acc, batch });
     const gb = gradSink(b);
-    if (gb)
-      native.gemm({
-        transA: true,
-        M: k,
-        N: n,
-        K: m,
-        beta: gb.acc ? 1 : 0,
-        a: a.data,
-        lda: k,
-        strideA: m * k,
-        b: g,
-        ldb: n,
-        strideB: m * n,
-        c: gb.buf,
-        ldc: n,
-        strideC: k * n,
-        batch,
-      });
+    if (gb) mm({ a: a.data, b: g, c: gb.buf, M: k, N: n, K: m, transA: true, acc: gb.acc, batch });
   });
 }
 
@@ -141,46 +105,16 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null, layout: 
   const rows = x.size / inF;
   const out = alloc(rows * outF);
   if (bias) native.tile(bias.data, out);
-  const ldw = io ? outF : inF;
-  native.gemm({
-    transB: !io,
-    M: rows,
-    N: outF,
-    K: inF,
-    beta: bias ? 1 : 0,
-    a: x.data,
-    lda: inF,
-    b: weight.data,
-    ldb: ldw,
-    c: out,
-    ldc: outF,
-  });
+  mm({ a: x.data, b: weight.data, c: out, M: rows, N: outF, K: inF, transB: !io, acc: bias !== null && bias !== undefined });
   const inputs = bias ? [x, weight, bias] : [x, weight];
   return record("linear", out, [...x.shape.slice(0, -1), outF], inputs, (g) => {
     const gx = gradSink(x);
-    if (gx)
-      native.gemm({
-        transB: io,
-        M: rows,
-        N: inF,
-        K: outF,
-        beta: gx.acc ? 1 : 0,
-        a: g,
-        lda: outF,
-        b: weight.data,
-        ldb: ldw,
-        c: gx.buf,
-        ldc: inF,
-      });
+    if (gx) mm({ a: g, b: weight.data, c: gx.buf, M: rows, N: inF, K: outF, transB: io, acc: gx.acc });
     const gw = gradSink(weight);
     // dW = dy^T x  ([out, in]),  or  x^T dy  ([in, out]).
-    if (gw) {
-      const beta = gw.acc ? 1 : 0;
-      if (io)
-        native.gemm({ transA: true, M: inF, N: outF, K: rows, beta, a: x.data, lda: inF, b: g, ldb: outF, c: gw.buf, ldc: outF });
-      else
-        native.gemm({ transA: true, M: outF, N: inF, K: rows, beta, a: g, lda: outF, b: x.data, ldb: inF, c: gw.buf, ldc: inF });
-    }
+    if (gw)
+      if (io) mm({ a: x.data, b: g, c: gw.buf, M: inF, N: outF, K: rows, transA: true, acc: gw.acc });
+      else mm({ a: g, b: x.data, c: gw.buf, M: outF, N: inF, K: rows, transA: true, acc: gw.acc });
     if (bias) {
       const gb = gradSink(bias);
       if (gb) native.colSum(g, rows, outF, gb.buf, gb.acc);
@@ -223,12 +157,7 @@ function expandTo(x: Tensor, shape: Shape): Float32Array {
   }
   const out = alloc(n);
   const nd = shape.length;
-  const xs = [...new Array<number>(nd - x.ndim).fill(1), ...x.shape];
-  const xStrides = new Array<number>(nd);
-  for (let i = nd - 1, s = 1; i >= 0; i--) {
-    xStrides[i] = xs[i] === 1 ? 0 : s;
-    s *= xs[i]!;
-  }
+  const xStrides = broadcastStrides(x.shape, nd);
   const idx = new Array<number>(nd).fill(0);
   for (let o = 0; o < n; o++) {
     let off = 0;
@@ -240,6 +169,17 @@ function expandTo(x: Tensor, shape: Shape): Float32Array {
     }
   }
   return out;
+}
+
+/** Strides of `shape` read as an `nd`-dimensional broadcast operand: 0 along every broadcast axis. */
+function broadcastStrides(shape: Shape, nd: number): number[] {
+  const padded = [...new Array<number>(nd - shape.length).fill(1), ...shape];
+  const strides = new Array<number>(nd);
+  for (let i = nd - 1, s = 1; i >= 0; i--) {
+    strides[i] = padded[i] === 1 ? 0 : s;
+    s *= padded[i]!;
+  }
+  return strides;
 }
 
 /** Sums a full-size gradient down to the shape of a broadcast operand. */
@@ -254,12 +194,7 @@ function reduceTo(g: Float32Array, full: Shape, target: Tensor, sink: { buf: Flo
     return;
   }
   const nd = full.length;
-  const ts = [...new Array<number>(nd - target.ndim).fill(1), ...target.shape];
-  const tStrides = new Array<number>(nd);
-  for (let i = nd - 1, s = 1; i >= 0; i--) {
-    tStrides[i] = ts[i] === 1 ? 0 : s;
-    s *= ts[i]!;
-  }
+  const tStrides = broadcastStrides(target.shape, nd);
   const acc = new Float64Array(target.size);
   const idx = new Array<number>(nd).fill(0);
   for (let o = 0; o < g.length; o++) {

@@ -3,7 +3,7 @@
 // bottom: setup -> (resume) -> epochs of steps -> evaluation -> best adapter -> report.
 import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { privacySelfCheck, privacySectionLines, type PrivacySection } from "../attacks/self-check.js";
+import { privacySectionLines, selfCheckBeforeTraining, type PrivacySection } from "../attacks/self-check.js";
 import { createModel, loadClassifier } from "../models/checkpoint.js";
 import type { SplittableModel } from "../models/model.js";
 import { loadTokenizer } from "../models/tokenizers/index.js";
@@ -15,13 +15,13 @@ import {
   Vendor,
   batchAt,
   Releases,
+  releasesFor,
   buildPrivatizer,
   closeEpoch,
   encodeExamples,
   epochOrder,
   fineTuneOptimizer,
   learningRate,
-  loadOrCreateReleaseKey,
   loadTrainerCheckpoint,
   newLoopState,
   prepareBottom,
@@ -198,41 +198,14 @@ export async function finetune(opts: FinetuneOptions): Promise<FinetuneResult> {
   mkdirSync(opts.outDir, { recursive: true });
   // Privatize once (the default): the release key stays in the run's folder so that --resume
   // re-sends the same bytes. A trainable bottom changes every step, so it cannot release once.
-  const once = !opts.freshNoise && !opts.trainBottom;
-  const releases = new Releases(
+  const releases = releasesFor(
     customer,
-    train,
-    dev,
-    tok.padId,
-    once
-      ? {
-          once:
-            opts.noiseSeed !== undefined
-              ? { seed: opts.noiseSeed }
-              : { key: loadOrCreateReleaseKey(join(opts.outDir, "release.key")) },
-        }
-      : { fresh: true, trainsBottom: opts.trainBottom !== undefined },
-    (done, total) => emit({ task: "privatize", done, total, unit: "chunks" }),
+    { train, dev, padId: tok.padId },
+    { ...opts, trainsBottom: opts.trainBottom !== undefined, keyFile: join(opts.outDir, "release.key") },
+    emit,
   );
   // What this run protects, measured on the customer's own data before training starts.
-  const privacy =
-    opts.selfCheck === false
-      ? undefined
-      : privacySelfCheck({
-          model,
-          split: opts.split,
-          tokenizer: tok,
-          privatizer,
-          sample: new Rng(opts.seed * 7 + 1)
-            .shuffle([...train.keys()])
-            .slice(0, 32)
-            .map((i) => train[i]!),
-          releasesPerExample: releases.releasesPer(opts.epochs),
-          release: releases.description,
-        });
-  if (privacy)
-    for (const line of privacySectionLines(privacy))
-      emit({ task: "privacy", done: 0, total: 1, unit: "", message: line.slice(2) });
+  const privacy = selfCheckBeforeTraining(customer, tok, { ...opts, train, releases }, emit);
   writeSettings(settingsFile, runSettings);
   let cti: FinetuneResult["cti"];
   if (privatizer instanceof CtiPrivatizer) {

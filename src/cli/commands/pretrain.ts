@@ -13,13 +13,7 @@ export const command: Command = {
     { name: "preset", type: "string", choices: Object.keys(PRESETS), help: "a built-in architecture", group: "Model" },
     { name: "config", type: "string", placeholder: "FILE", help: "a config.json for a new model", group: "Model" },
     { name: "model", type: "string", placeholder: "DIR", help: "continue from this model directory", group: "Model" },
-    {
-      name: "tokenizer",
-      type: "string",
-      placeholder: "DIR",
-      help: "a folder with vocab.txt or tokenizer.json (default: --model)",
-      group: "Model",
-    },
+    { name: "tokenizer", type: "string", placeholder: "DIR", help: "tokenizer folder (default: --model)", group: "Model" },
     {
       name: "glove-init",
       type: "string",
