@@ -5,6 +5,7 @@ import type { Dataset } from "../data/index.js";
 import { ParamError, parseParams, shortJson, type Declared, type ParamRecord } from "../params/index.js";
 import type { AttackContext, InversionAttack } from "./attack.js";
 import { attributeInference, type AttributeResult } from "./attribute.js";
+import { epochAveraging, type AveragingResult, type ReceivedExample } from "./averaging.js";
 import { DEFAULT_DECODER_OPTIONS, TransformerInversionAttack } from "./decoder.js";
 import { LearnedInversionAttack } from "./learned.js";
 import { NearestNeighbourAttack } from "./nearest.js";
@@ -26,7 +27,21 @@ export interface AttributeEntry extends AttackBase {
   run(ctx: AttackContext, dataset: Dataset, params: ParamRecord): AttributeResult;
 }
 
-export type AttackEntry = InversionEntry | AttributeEntry;
+export interface MultiReleaseEntry extends AttackBase {
+  readonly kind: "multi-release";
+  /** How many releases of each example the vendor observes (epochs). */
+  copiesOf(params: ParamRecord): number;
+  /** Copy 0 in order, the others shuffled (truthIndex: where copy 0's example i sits in copy c). */
+  run(
+    ctx: AttackContext,
+    copies: ReceivedExample[][],
+    truthIndex: Int32Array[],
+    dim: number,
+    params: ParamRecord,
+  ): AveragingResult;
+}
+
+export type AttackEntry = InversionEntry | AttributeEntry | MultiReleaseEntry;
 
 const attacks = new Map<string, AttackEntry>();
 
@@ -120,6 +135,29 @@ registerAttack({
     { name: "lr", type: "number", default: 0.05, min: 0, minExclusive: true, max: 10, help: "learning rate" },
   ],
   create: (p) => new OptimizationInversionAttack({ steps: p.steps as number, lr: p.lr as number }),
+});
+
+registerAttack({
+  name: "epoch-average",
+  kind: "multi-release",
+  summary:
+    "links the copies of each example across epochs from what was received, averages them, then inverts (shows linkage too)",
+  params: [
+    { name: "copies", type: "int", default: 3, min: 2, max: 20, help: "releases of each example observed (epochs)" },
+    {
+      name: "inner",
+      type: "string",
+      default: "optim",
+      choices: ["nn-l2", "nn-cosine", "optim"],
+      help: "the inversion run on the averages",
+    },
+  ],
+  copiesOf: (p) => p.copies as number,
+  run: (ctx, copies, truthIndex, dim, p) => {
+    const inner = attackEntry(p.inner as string);
+    if (inner.kind !== "inversion") throw new ParamError(`epoch-average: inner attack ${String(p.inner)} is not an inversion`);
+    return epochAveraging(copies, truthIndex, dim, inner.create(checkAttackParams(inner.name, {})), ctx);
+  },
 });
 
 registerAttack({

@@ -22,6 +22,8 @@ export interface SweepRow {
   /** Attribute inference: accuracy and the majority-class baseline (NaN for inversion attacks). */
   attack_success: number;
   attack_baseline: number;
+  /** Multi-release attacks: share of an example's copies the vendor linked right (absent otherwise). */
+  linkage?: number;
 }
 
 export interface SweepSummaryRow {

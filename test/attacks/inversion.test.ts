@@ -458,3 +458,21 @@ describe("registries drive the sweep", () => {
     assert.ok(!existsSync(join(out, "results.jsonl")), "nothing ran");
   });
 });
+
+describe("epoch averaging", () => {
+  it("beats one copy when every epoch is privatized afresh, gains nothing against a release made once", async () => {
+    const cell = { privatizers: ["dchi"], budgets: { dchi: [5] }, attacks: ["nn-l2", "epoch-average"], attackOnly: true };
+    const params = { attackParams: { "epoch-average": { copies: 6, inner: "nn-l2" } } };
+    const run = async (freshNoise: boolean): Promise<Map<string, SweepSummaryRow>> => {
+      const { summary } = await runPrivacySweep(tinySweep(sweepDir(), { ...cell, ...params, freshNoise }));
+      return new Map(summary.map((r) => [r.attack, r]));
+    };
+    const fresh = await run(true);
+    const once = await run(false);
+    const one = fresh.get("nn-l2")!.token_recovery;
+    assert.ok(one > 0.05 && one < 0.9, `one copy recovers some tokens, not all (${one})`);
+    assert.ok(fresh.get("epoch-average")!.token_recovery > one + 0.05, "averaging fresh copies recovers more");
+    // Privatized once, the copies are identical: the average is the single release.
+    assert.equal(once.get("epoch-average")!.token_recovery, once.get("nn-l2")!.token_recovery);
+  });
+});
