@@ -7,47 +7,42 @@ import { checkPeftParams, getPeft, listPeft } from "../peft/index.js";
 import { checkMechanismParams, listPrivatizers, mechanismEntry } from "../privacy/index.js";
 import { TRAINING_DEFAULTS, type TrainingSpec } from "../split/spec.js";
 import type { MechanismSpec } from "../wire/index.js";
-import { UsageError, asUsage, namesOption, type OptionDecl, type ParsedArgs } from "./options.js";
+import { UsageError, asUsage, inGroup, namesOption, type OptionDecl, type ParsedArgs } from "./options.js";
 
-export const DATA_OPTIONS: OptionDecl[] = [
-  { name: "task", type: "string", placeholder: "NAME", help: `a built-in task (${taskNames.join(", ")})`, group: "Data" },
+export const DATA_OPTIONS: OptionDecl[] = inGroup("Data", [
+  { name: "task", type: "string", placeholder: "NAME", help: `a built-in task (${taskNames.join(", ")})` },
   {
     name: "data-dir",
     type: "string",
     placeholder: "DIR",
     help: "where the shared data sets are (default $SAP_SHARED_DIR/data, else shared/data next to the sap package)",
-    group: "Data",
   },
   {
     name: "train",
     type: "string",
     placeholder: "FILE",
     help: "your training data (CSV, TSV or JSONL) instead of --task",
-    group: "Data",
   },
   {
     name: "dev",
     type: "string",
     placeholder: "FILE",
     help: "your dev data (default: a held-out part of --train)",
-    group: "Data",
   },
   {
     name: "format",
     type: "string",
     choices: ["csv", "tsv", "jsonl"],
     help: "format of --train/--dev (default: from the extension)",
-    group: "Data",
   },
-  { name: "text-column", type: "string", placeholder: "NAME", help: "column holding the text", group: "Data" },
-  { name: "text-pair-column", type: "string", placeholder: "NAME", help: "column of the pair's second text", group: "Data" },
-  { name: "label-column", type: "string", placeholder: "NAME", help: "column holding the label", group: "Data" },
+  { name: "text-column", type: "string", placeholder: "NAME", help: "column holding the text" },
+  { name: "text-pair-column", type: "string", placeholder: "NAME", help: "column of the pair's second text" },
+  { name: "label-column", type: "string", placeholder: "NAME", help: "column holding the label" },
   {
     name: "labels",
     type: "list",
     placeholder: "A,B,...",
     help: "label names in class order; the label column holds these names or numbers (positions, see --label-base)",
-    group: "Data",
   },
   {
     name: "label-base",
@@ -55,11 +50,10 @@ export const DATA_OPTIONS: OptionDecl[] = [
     min: 0,
     max: 1,
     help: "numbers in the label column count --labels from 0 or from 1 (AG News: 1); without it numbers must include 0",
-    group: "Data",
   },
-  { name: "max-train", type: "int", min: 1, help: "use at most N training examples", group: "Data" },
-  { name: "max-eval", type: "int", min: 1, help: "use at most N dev examples", group: "Data" },
-];
+  { name: "max-train", type: "int", min: 1, help: "use at most N training examples" },
+  { name: "max-eval", type: "int", min: 1, help: "use at most N dev examples" },
+]);
 
 /** One option per distinct flag of the entries' declarations; a flag shared by several entries lists them all. */
 function registryOptions(entries: Declared[], group: string, also: string): OptionDecl[] {

@@ -166,3 +166,8 @@ export function namesOption(
     group: opts.group,
   };
 }
+
+/** The same options with one help heading (saves repeating `group` on every declaration). */
+export function inGroup(group: string, decls: Omit<OptionDecl, "group">[]): OptionDecl[] {
+  return decls.map((d) => ({ ...d, group }));
+}

@@ -5,7 +5,7 @@ import { createHash } from "node:crypto";
 import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { AttackContext, InversionAttack } from "../attacks/attack.js";
-import { addRecovery, emptyCounts, recoveryMetrics } from "../attacks/metrics.js";
+import { addRecovery, emptyCounts, recoveryMetrics, type RecoveryMetrics } from "../attacks/metrics.js";
 import { makeCanaries, piiMask } from "../attacks/canary.js";
 import { examplesOf } from "../attacks/averaging.js";
 import { attackEntry, checkAttackFits, checkAttackParams } from "../attacks/registry.js";
@@ -191,6 +191,35 @@ export function checkSweepAttacks(opts: Pick<SweepOptions, "attacks" | "attackPa
     if (!opts.attacks.includes(a)) throw new ParamError(`parameters given for attack ${a}, which is not in the sweep`);
 }
 
+/** A token-inversion row: the cell plus the recovery metrics (no attribute-inference columns). */
+function tokenRow(cell: Omit<SweepRow, keyof RecoveryColumns>, m: RecoveryMetrics): Omit<SweepRow, "canary_recovery"> {
+  return {
+    ...cell,
+    token_recovery: m.recall,
+    precision: m.precision,
+    f1: m.f1,
+    exact_sentence: m.exactSentenceRate,
+    empirical_privacy: m.empiricalPrivacy,
+    tokens: m.tokens,
+    attack_success: Number.NaN,
+    attack_baseline: Number.NaN,
+  };
+}
+
+type RecoveryColumns = Pick<
+  SweepRow,
+  | "token_recovery"
+  | "precision"
+  | "f1"
+  | "exact_sentence"
+  | "empirical_privacy"
+  | "tokens"
+  | "canary_recovery"
+  | "attack_success"
+  | "attack_baseline"
+  | "linkage"
+>;
+
 const key = (r: { privatizer: string; eta: number | null; seed: number }): string => `${r.privatizer}|${r.eta}|${r.seed}`;
 
 /** The dev set as the vendor received it, plus the true ids (kept only by the evaluator). */
@@ -368,6 +397,12 @@ export async function runPrivacySweep(opts: SweepOptions): Promise<{ rows: Sweep
     const { wires, truths, canaryWires, canaryTruths, canaryPii, ctx, release } = observedDev(opts, s, seed);
     const tok = ctx.tokenizer;
     const specials = new Set([tok.clsId, tok.sepId, tok.padId, tok.bosId, tok.eosId].filter((x): x is number => x !== undefined));
+    /** Token recovery of guesses for the dev batches (the truth is the evaluator's). */
+    const recovery = (batches: WireBatch[], guesses: Int32Array[]): RecoveryMetrics => {
+      const counts = emptyCounts();
+      batches.forEach((w, i) => addRecovery(counts, truths[i]!, guesses[i]!, w.attentionMask, w.batchSize, w.seqLen, specials));
+      return recoveryMetrics(counts);
+    };
     for (const name of opts.attacks) {
       const cell = { privatizer: s.name, budget: s.budget, eta: s.eta, split: opts.split, attack: name, seed, accuracy };
       const entry = attackEntry(name);
@@ -415,48 +450,22 @@ export async function runPrivacySweep(opts: SweepOptions): Promise<{ rows: Sweep
           where.push(at);
         }
         const r = entry.run(ctx, copies, where, wires[0]!.dim, params);
-        const counts = emptyCounts();
-        r.batches.forEach((w, i) =>
-          addRecovery(counts, truths[i]!, r.guesses[i]!, w.attentionMask, w.batchSize, w.seqLen, specials),
-        );
-        const m = recoveryMetrics(counts);
-        const row: SweepRow = {
-          ...cell,
-          token_recovery: m.recall,
-          precision: m.precision,
-          f1: m.f1,
-          exact_sentence: m.exactSentenceRate,
-          empirical_privacy: m.empiricalPrivacy,
-          tokens: m.tokens,
-          canary_recovery: Number.NaN,
-          attack_success: Number.NaN,
-          attack_baseline: Number.NaN,
-          linkage: r.linkage,
-        };
+        const m = recovery(r.batches, r.guesses);
         record(
-          row,
+          { ...tokenRow(cell, m), canary_recovery: Number.NaN, linkage: r.linkage },
           `token recovery ${(100 * m.recall).toFixed(2)}% after averaging (copies linked right: ${(100 * r.linkage).toFixed(1)}%)`,
         );
         continue;
       }
       const attack = entry.create(params);
       attack.prepare?.(ctx);
-      const counts = emptyCounts();
-      wires.forEach((w, i) =>
-        addRecovery(counts, truths[i]!, attack.invert(w, ctx), w.attentionMask, w.batchSize, w.seqLen, specials),
+      const m = recovery(
+        wires,
+        wires.map((w) => attack.invert(w, ctx)),
       );
-      const m = recoveryMetrics(counts);
       const row: SweepRow = {
-        ...cell,
-        token_recovery: m.recall,
-        precision: m.precision,
-        f1: m.f1,
-        exact_sentence: m.exactSentenceRate,
-        empirical_privacy: m.empiricalPrivacy,
-        tokens: m.tokens,
+        ...tokenRow(cell, m),
         canary_recovery: canaryWires.length ? canaryRecovery(attack, ctx, canaryWires, canaryTruths, canaryPii) : Number.NaN,
-        attack_success: Number.NaN,
-        attack_baseline: Number.NaN,
       };
       record(row, `token recovery ${(100 * m.recall).toFixed(2)}%`);
     }

@@ -1,8 +1,8 @@
 // BERT as Hugging Face defines it (BertModel, BertForSequenceClassification, BertForMaskedLM),
 // with the same parameter names so checkpoints map one-to-one. The encoder is exposed layer by
 // layer so that the split protocol can cut it after any layer k.
-import { Dropout, Embedding, LayerNorm, Linear, Module, ModuleList, Rng, Tensor, ops } from "../tensor/index.js";
-import { activation } from "./blocks.js";
+import { Dropout, Embedding, LayerNorm, Linear, Module, Rng, Tensor, ops } from "../tensor/index.js";
+import { LayerStack, activation } from "./blocks.js";
 import { additiveMask, firstTokenRows } from "./model.js";
 import { SplitAdapter, embedTokens, type EmbeddingParts } from "./split-adapter.js";
 import type { BertConfig, EncoderBatch, EncoderConfig } from "./types.js";
@@ -157,18 +157,9 @@ export class BertPooler extends Module {
   }
 }
 
-class BertEncoder extends Module {
-  readonly layer: ModuleList<BertLayer>;
-  constructor(cfg: BertConfig, rng: Rng) {
-    super();
-    this.layer = this.child("layer", new ModuleList<BertLayer>());
-    for (let i = 0; i < cfg.numLayers; i++) this.layer.push(new BertLayer(cfg, rng));
-  }
-}
-
 export class BertModel extends Module {
   readonly embeddings: BertEmbeddings;
-  readonly encoder: BertEncoder;
+  readonly encoder: LayerStack<BertLayer>;
   readonly pooler: BertPooler | null;
 
   constructor(
@@ -178,7 +169,7 @@ export class BertModel extends Module {
   ) {
     super();
     this.embeddings = this.child("embeddings", new BertEmbeddings(cfg, rng, { roberta: opts.roberta }));
-    this.encoder = this.child("encoder", new BertEncoder(cfg, rng));
+    this.encoder = this.child("encoder", new LayerStack(cfg.numLayers, () => new BertLayer(cfg, rng)));
     this.pooler = opts.pooler === false ? null : this.child("pooler", new BertPooler(cfg, rng));
   }
 
@@ -305,13 +296,14 @@ class BertPredictionTransform extends Module {
   }
 }
 
+/** The MLM prediction head: a transform, then the tied decoder's bias over the vocabulary. */
 class BertLMPredictions extends Module {
   readonly transform: BertPredictionTransform;
   readonly bias: Tensor;
-  constructor(cfg: EncoderConfig, rng: Rng) {
+  constructor(transform: BertPredictionTransform, vocabSize: number) {
     super();
-    this.transform = this.child("transform", new BertPredictionTransform(cfg, rng));
-    this.bias = this.param("bias", Tensor.zeros([cfg.vocabSize]));
+    this.transform = this.child("transform", transform);
+    this.bias = this.param("bias", Tensor.zeros([vocabSize]));
   }
 }
 
@@ -319,7 +311,7 @@ class BertOnlyMLMHead extends Module {
   readonly predictions: BertLMPredictions;
   constructor(cfg: EncoderConfig, rng: Rng) {
     super();
-    this.predictions = this.child("predictions", new BertLMPredictions(cfg, rng));
+    this.predictions = this.child("predictions", new BertLMPredictions(new BertPredictionTransform(cfg, rng), cfg.vocabSize));
   }
 }
 

@@ -1,6 +1,6 @@
-// Pieces more than one architecture is built from: the activation by config name, and the
-// position-wise feed-forward that DistilBERT and GPT-2 share (under their own names).
-import { Dropout, Module, ops, type Linear, type Rng, type Tensor } from "../tensor/index.js";
+// Pieces more than one architecture is built from: the activation by config name, the layer list,
+// and the position-wise feed-forward that DistilBERT and GPT-2 share (under their own names).
+import { Dropout, Module, ModuleList, ops, type Linear, type Rng, type Tensor } from "../tensor/index.js";
 import type { Activation, BertConfig } from "./types.js";
 
 export function activation(name: Activation, x: Tensor): Tensor {
@@ -34,5 +34,15 @@ export class FeedForward extends Module {
 
   forward(x: Tensor): Tensor {
     return this.dropout.forward(this.out.forward(activation(this.act, this.in.forward(x))));
+  }
+}
+
+/** The list of layers under one name (BERT's encoder.layer, DistilBERT's transformer.layer). */
+export class LayerStack<L extends Module> extends Module {
+  readonly layer: ModuleList<L>;
+  constructor(count: number, make: () => L) {
+    super();
+    this.layer = this.child("layer", new ModuleList<L>());
+    for (let i = 0; i < count; i++) this.layer.push(make());
   }
 }

@@ -1,8 +1,8 @@
 // DistilBERT as Hugging Face defines it (DistilBertForSequenceClassification): no token types,
 // no pooler; the head is pre_classifier + ReLU + classifier on the [CLS] position.
-import { Dropout, LayerNorm, Linear, Module, ModuleList, Rng, Tensor, ops } from "../tensor/index.js";
+import { Dropout, LayerNorm, Linear, Module, Rng, Tensor, ops } from "../tensor/index.js";
 import { BertEmbeddings } from "./bert.js";
-import { FeedForward } from "./blocks.js";
+import { FeedForward, LayerStack } from "./blocks.js";
 import { firstTokenRows } from "./model.js";
 import { SplitAdapter, type EmbeddingParts } from "./split-adapter.js";
 import type { EncoderBatch, EncoderConfig } from "./types.js";
@@ -42,9 +42,9 @@ export class DistilLayer extends Module {
   readonly output_layer_norm: LayerNorm;
   constructor(cfg: EncoderConfig, rng: Rng) {
     super();
+    const o = { std: cfg.initializerRange };
     this.attention = this.child("attention", new DistilAttention(cfg, rng));
     this.sa_layer_norm = this.child("sa_layer_norm", new LayerNorm(cfg.hiddenSize, 1e-12));
-    const o = { std: cfg.initializerRange };
     const lin1 = new Linear(cfg.hiddenSize, cfg.intermediateSize, rng, o);
     const lin2 = new Linear(cfg.intermediateSize, cfg.hiddenSize, rng, o);
     this.ffn = this.child("ffn", new FeedForward(cfg, rng, ["lin1", lin1], ["lin2", lin2]));
@@ -56,22 +56,13 @@ export class DistilLayer extends Module {
   }
 }
 
-class DistilTransformer extends Module {
-  readonly layer: ModuleList<DistilLayer>;
-  constructor(cfg: EncoderConfig, rng: Rng) {
-    super();
-    this.layer = this.child("layer", new ModuleList<DistilLayer>());
-    for (let i = 0; i < cfg.numLayers; i++) this.layer.push(new DistilLayer(cfg, rng));
-  }
-}
-
 class DistilBertModel extends Module {
   readonly embeddings: BertEmbeddings;
-  readonly transformer: DistilTransformer;
+  readonly transformer: LayerStack<DistilLayer>;
   constructor(cfg: EncoderConfig, rng: Rng) {
     super();
     this.embeddings = this.child("embeddings", new BertEmbeddings(cfg, rng, { tokenTypes: false }));
-    this.transformer = this.child("transformer", new DistilTransformer(cfg, rng));
+    this.transformer = this.child("transformer", new LayerStack(cfg.numLayers, () => new DistilLayer(cfg, rng)));
   }
 }
 

@@ -2,7 +2,7 @@
 // and a held-out metric.
 import { readFileSync } from "node:fs";
 import { PRESETS, pretrain } from "../../train/pretrain.js";
-import { UsageError, required, type Command } from "../options.js";
+import { UsageError, inGroup, required, type Command } from "../options.js";
 import { printJson, printLine, terminalProgress } from "../render.js";
 
 export const command: Command = {
@@ -10,64 +10,31 @@ export const command: Command = {
   summary: "pre-train a model (masked LM for BERT, causal LM for GPT-2) on text files, with checkpoints and a held-out metric",
   usage: ["sap pretrain (--preset NAME | --config FILE | --model DIR) --tokenizer DIR --data PATH... --out DIR [options]"],
   options: () => [
-    { name: "preset", type: "string", choices: Object.keys(PRESETS), help: "a built-in architecture", group: "Model" },
-    { name: "config", type: "string", placeholder: "FILE", help: "a config.json for a new model", group: "Model" },
-    { name: "model", type: "string", placeholder: "DIR", help: "continue from this model directory", group: "Model" },
-    { name: "tokenizer", type: "string", placeholder: "DIR", help: "tokenizer folder (default: --model)", group: "Model" },
-    {
-      name: "glove-init",
-      type: "string",
-      placeholder: "FILE",
-      help: "initialise word embeddings from GloVe vectors",
-      group: "Model",
-    },
-    {
-      name: "data",
-      type: "string",
-      multiple: true,
-      placeholder: "PATH",
-      help: "text files, .gz, .jsonl or folders",
-      group: "Data",
-    },
-    { name: "heldout-blocks", type: "int", min: 1, default: 256, help: "blocks kept out for the held-out metric", group: "Data" },
+    ...inGroup("Model", [
+      { name: "preset", type: "string", choices: Object.keys(PRESETS), help: "a built-in architecture" },
+      { name: "config", type: "string", placeholder: "FILE", help: "a config.json for a new model" },
+      { name: "model", type: "string", placeholder: "DIR", help: "continue from this model directory" },
+      { name: "tokenizer", type: "string", placeholder: "DIR", help: "tokenizer folder (default: --model)" },
+      { name: "glove-init", type: "string", placeholder: "FILE", help: "word embeddings from GloVe vectors" },
+    ]),
+    ...inGroup("Data", [
+      { name: "data", type: "string", multiple: true, placeholder: "PATH", help: "text files, .gz, .jsonl or folders" },
+      { name: "heldout-blocks", type: "int", min: 1, default: 256, help: "blocks kept out for the held-out metric" },
+    ]),
     { name: "out", type: "string", placeholder: "DIR", help: "where checkpoints and the model go" },
-    { name: "seq-len", type: "int", min: 8, max: 4096, default: 128, help: "tokens per block", group: "Training" },
-    { name: "batch-size", type: "int", min: 1, max: 4096, default: 32, help: "blocks per step", group: "Training" },
-    { name: "steps", type: "int", min: 1, default: 1000, help: "optimisation steps", group: "Training" },
-    {
-      name: "lr",
-      type: "number",
-      min: 0,
-      minExclusive: true,
-      max: 1,
-      default: 5e-4,
-      help: "peak learning rate",
-      group: "Training",
-    },
-    {
-      name: "warmup",
-      type: "number",
-      min: 0,
-      default: 0.06,
-      help: "warm-up: a fraction of --steps (< 1) or a step count",
-      group: "Training",
-    },
-    { name: "weight-decay", type: "number", min: 0, default: 0.01, help: "AdamW weight decay", group: "Training" },
-    {
-      name: "mask-prob",
-      type: "number",
-      min: 0,
-      minExclusive: true,
-      max: 1,
-      maxExclusive: true,
-      default: 0.15,
-      help: "share of tokens masked (MLM)",
-      group: "Training",
-    },
-    { name: "clip", type: "number", min: 0, minExclusive: true, default: 1, help: "gradient-norm clipping", group: "Training" },
-    { name: "seed", type: "int", min: 0, default: 42, help: "seed", group: "Training" },
-    { name: "checkpoint-every", type: "int", min: 1, default: 200, help: "checkpoint every N steps", group: "Training" },
-    { name: "eval-every", type: "int", min: 1, default: 500, help: "held-out evaluation every N steps", group: "Training" },
+    ...inGroup("Training", [
+      { name: "seq-len", type: "int", min: 8, max: 4096, default: 128, help: "tokens per block" },
+      { name: "batch-size", type: "int", min: 1, max: 4096, default: 32, help: "blocks per step" },
+      { name: "steps", type: "int", min: 1, default: 1000, help: "optimisation steps" },
+      { name: "lr", type: "number", min: 0, minExclusive: true, max: 1, default: 5e-4, help: "peak learning rate" },
+      { name: "warmup", type: "number", min: 0, default: 0.06, help: "warm-up: a fraction of --steps (< 1) or steps" },
+      { name: "weight-decay", type: "number", min: 0, default: 0.01, help: "AdamW weight decay" },
+      { name: "mask-prob", type: "number", min: 0, minExclusive: true, max: 0.99, default: 0.15, help: "share of tokens masked" },
+      { name: "clip", type: "number", min: 0, minExclusive: true, default: 1, help: "gradient-norm clipping" },
+      { name: "seed", type: "int", min: 0, default: 42, help: "seed" },
+      { name: "checkpoint-every", type: "int", min: 1, default: 200, help: "checkpoint every N steps" },
+      { name: "eval-every", type: "int", min: 1, default: 500, help: "held-out evaluation every N steps" },
+    ]),
     { name: "resume", type: "boolean", help: "continue from the checkpoint in --out" },
     { name: "json", type: "boolean", help: "print the summary as one JSON object" },
   ],
