@@ -68,21 +68,33 @@ export function attributeInference(
   privateAttr: number[],
   epochs = 30,
 ): AttributeResult {
-  const values = [...new Set([...publicAttr, ...privateAttr])].sort((a, b) => a - b);
-  const cls = new Map(values.map((v, i) => [v, i]));
   const pub = pooledRepresentations(ctx, publicTexts);
   const priv = pooledRepresentations(ctx, privateTexts);
+  return probeAttribute(pub, publicAttr, priv, privateAttr, { epochs, seed: ctx.seed });
+}
+
+/** An MLP probe trained on public features with known attribute values, scored on the private ones. */
+export function probeAttribute(
+  pub: { data: Float32Array; dim: number },
+  publicAttr: number[],
+  priv: { data: Float32Array; dim: number },
+  privateAttr: number[],
+  opts: { epochs: number; seed: number },
+): AttributeResult {
+  const { epochs } = opts;
+  const values = [...new Set([...publicAttr, ...privateAttr])].sort((a, b) => a - b);
+  const cls = new Map(values.map((v, i) => [v, i]));
   const d = pub.dim;
   // Standardise features with the public statistics (the attacker has nothing else).
   const mu = new Float32Array(d);
   const sd = new Float32Array(d);
-  const n = publicTexts.length;
+  const n = publicAttr.length;
   for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) mu[j]! += pub.data[i * d + j]! / n;
   for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) sd[j]! += (pub.data[i * d + j]! - mu[j]!) ** 2 / n;
   const norm = (x: Float32Array): Float32Array => Float32Array.from(x, (v, k) => (v - mu[k % d]!) / Math.sqrt(sd[k % d]! + 1e-6));
   const X = new Tensor(norm(pub.data), [n, d]);
   const y = Int32Array.from(publicAttr, (a) => cls.get(a)!);
-  const rng = new Rng(ctx.seed);
+  const rng = new Rng(opts.seed);
   const mlp = new AttributeMLP(d, values.length, rng);
   const opt = new AdamW(mlp.parameters(), { lr: 3e-3, weightDecay: 1e-4 });
   for (let e = 0; e < epochs; e++) {
@@ -103,7 +115,7 @@ export function attributeInference(
       });
     }
   }
-  const m = privateTexts.length;
+  const m = privateAttr.length;
   const logits = tidy(() => noGrad(() => mlp.forward(new Tensor(norm(priv.data), [m, d])).data.slice()));
   let correct = 0;
   const C = values.length;

@@ -10,6 +10,7 @@ import { DEFAULT_DECODER_OPTIONS, TransformerInversionAttack } from "./decoder.j
 import { LearnedInversionAttack } from "./learned.js";
 import { NearestNeighbourAttack } from "./nearest.js";
 import { OptimizationInversionAttack } from "./optimization.js";
+import { paddingProbe } from "./padding.js";
 
 interface AttackBase extends Declared {
   /** The dataset must carry these meta fields on its dev examples (checked before any work). */
@@ -157,6 +158,34 @@ registerAttack({
     const inner = attackEntry(p.inner as string);
     if (inner.kind !== "inversion") throw new ParamError(`epoch-average: inner attack ${String(p.inner)} is not an inversion`);
     return epochAveraging(copies, truthIndex, dim, inner.create(checkAttackParams(inner.name, {})), ctx);
+  },
+});
+
+registerAttack({
+  name: "padding-probe",
+  kind: "attribute",
+  summary: "reads the task label from the padding rows of what was received (wire 1 leaked them; wire 2 sends zeros)",
+  params: [
+    { name: "epochs", type: "int", default: 30, min: 1, max: 1000, help: "training epochs of the probe" },
+    {
+      name: "wire",
+      type: "int",
+      default: 2,
+      min: 1,
+      max: 2,
+      help: "wire format the vendor receives (1: the old, undefended one)",
+    },
+  ],
+  run: (ctx, dataset, p) => {
+    const half = Math.floor(dataset.dev.length / 2);
+    const part = (xs: typeof dataset.dev): { texts: string[]; labels: number[] } => ({
+      texts: xs.map((e) => e.text),
+      labels: xs.map((e) => e.label),
+    });
+    return paddingProbe(ctx, part(dataset.dev.slice(0, half)), part(dataset.dev.slice(half)), {
+      version: p.wire as 1 | 2,
+      epochs: p.epochs as number,
+    });
   },
 });
 

@@ -13,6 +13,7 @@ import { NearestNeighbourAttack } from "../../src/attacks/nearest.js";
 import { OptimizationInversionAttack } from "../../src/attacks/optimization.js";
 import { makeCanaries, piiMask } from "../../src/attacks/canary.js";
 import { attributeInference } from "../../src/attacks/attribute.js";
+import { paddingProbe } from "../../src/attacks/padding.js";
 import { loadTask } from "../../src/data/index.js";
 import { runPrivacySweep, sweepSettings, type SweepOptions, type SweepSummaryRow } from "../../src/eval/sweep.js";
 import { privacyUtilitySvg, worstCase, writeReport } from "../../src/eval/report.js";
@@ -21,7 +22,7 @@ import { loadTokenizer } from "../../src/models/tokenizers/index.js";
 import { SeededNoise, createPrivatizer, registerPrivatizer } from "../../src/privacy/index.js";
 import { Customer, collate } from "../../src/split/customer.js";
 import { tidy } from "../../src/tensor/index.js";
-import { dataPath, fixture } from "../paths.js";
+import { dataPath, fixture, repoRoot } from "../paths.js";
 
 const dirs: string[] = [];
 after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -474,5 +475,32 @@ describe("epoch averaging", () => {
     assert.ok(fresh.get("epoch-average")!.token_recovery > one + 0.05, "averaging fresh copies recovers more");
     // Privatized once, the copies are identical: the average is the single release.
     assert.equal(once.get("epoch-average")!.token_recovery, once.get("nn-l2")!.token_recovery);
+  });
+});
+
+describe("padding-row probe", () => {
+  it("reads the label from version-1 padding rows, and only guesses the majority from version 2's zeros", () => {
+    const dir = join(repoRoot, "models", "sap-bert-mini");
+    const ds = loadTask("sst2", { dataDir, maxTrain: 1400, maxEval: 10, seed: 5 });
+    const { model } = loadClassifier(dir, { labels: ds.labels });
+    const ctx: AttackContext = {
+      model,
+      split: 2,
+      tokenizer: loadTokenizer(dir),
+      privatizer: createPrivatizer("dchi", { eta: 10 }),
+      noise: new SeededNoise(3),
+      publicTexts: [],
+      maxSeqLen: 64,
+      seed: 1,
+    };
+    const part = (xs: typeof ds.train): { texts: string[]; labels: number[] } => ({
+      texts: xs.map((e) => e.text),
+      labels: xs.map((e) => e.label),
+    });
+    const [pub, priv] = [part(ds.train.slice(0, 1000)), part(ds.train.slice(1000))];
+    const v1 = paddingProbe(ctx, pub, priv, { version: 1, epochs: 30 });
+    assert.ok(v1.accuracy > v1.majorityBaseline + 0.08, `undefended: ${v1.accuracy} vs majority ${v1.majorityBaseline}`);
+    const v2 = paddingProbe(ctx, pub, priv, { version: 2, epochs: 30 });
+    assert.ok(Math.abs(v2.accuracy - v2.majorityBaseline) < 0.01, `wire 2: ${v2.accuracy} vs majority ${v2.majorityBaseline}`);
   });
 });
