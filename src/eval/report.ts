@@ -282,6 +282,24 @@ function settingText(v: unknown): string {
 export interface ReportExtras {
   /** The dev set's majority-class accuracy: the floor any classifier reaches without learning. */
   majority?: number;
+  /** What each setting formally guarantees, measured at the cut on the run's own dev data. */
+  guarantees?: GuaranteeRow[];
+}
+
+export interface GuaranteeRow {
+  privatizer: string;
+  budget?: string | null;
+  eta: number | null;
+  statement: string;
+  noise_to_signal: number;
+  releases_per_example: number;
+}
+
+function guaranteeLines(g: GuaranteeRow[]): string[] {
+  return g.map(
+    (r) =>
+      `- **${r.privatizer}${r.eta === null ? "" : ` ${budgetText(r)}`}**: ${r.statement}; noise-to-signal ${Number.isFinite(r.noise_to_signal) ? r.noise_to_signal.toPrecision(3) : "n/a"}; each example released ${r.releases_per_example}×`,
+  );
 }
 
 /** A Markdown table: a header row, the separator, then one row per entry. */
@@ -371,6 +389,7 @@ export function reportMarkdown(rows: SweepSummaryRow[], settings: Record<string,
     RESULTS_NOTE,
     "",
     ...(worst.length ? ["## Worst case over the attacks run", "", WORST_NOTE, "", ...worstTable(worst), ""] : []),
+    ...(extras.guarantees?.length ? ["## What each setting guarantees", "", ...guaranteeLines(extras.guarantees), ""] : []),
   ].join("\n");
 }
 
@@ -436,6 +455,14 @@ export function writeReport(
           "<h2>Worst case over the attacks run</h2>",
           `<p>${esc(WORST_NOTE)}</p>`,
           `<div class="scroll">${htmlTable(worstTable(worst))}</div>`,
+        ]
+      : []),
+    ...(extras.guarantees?.length
+      ? [
+          "<h2>What each setting guarantees</h2>",
+          `<ul>${guaranteeLines(extras.guarantees)
+            .map((l) => `<li>${esc(l.slice(2).replace(/\*\*/g, ""))}</li>`)
+            .join("")}</ul>`,
         ]
       : []),
     "</body></html>",

@@ -8,6 +8,7 @@ import type { AttackContext, InversionAttack } from "../attacks/attack.js";
 import { addRecovery, emptyCounts, recoveryMetrics, type RecoveryMetrics } from "../attacks/metrics.js";
 import { makeCanaries, piiMask } from "../attacks/canary.js";
 import { examplesOf } from "../attacks/averaging.js";
+import { cutStatistics } from "../attacks/self-check.js";
 import { attackEntry, checkAttackFits, checkAttackParams } from "../attacks/registry.js";
 import type { Dataset } from "../data/index.js";
 import { ParamError, budgetOf } from "../params/index.js";
@@ -30,7 +31,7 @@ import {
   writeSettings,
 } from "../train/run-settings.js";
 import type { MechanismSpec, WireBatch } from "../wire/index.js";
-import { writeReport } from "./report.js";
+import { writeReport, type GuaranteeRow } from "./report.js";
 import type { SweepRow, SweepSummaryRow } from "./types.js";
 
 export type { SweepRow, SweepSummaryRow };
@@ -73,6 +74,7 @@ export interface SweepOptions {
 /** What a sweep writes into its folder: removed by `overwrite`. */
 const SWEEP_OUTPUTS = [
   "sweep.json",
+  "guarantees.json",
   "results.jsonl",
   "results.json",
   "results.csv",
@@ -235,6 +237,7 @@ function observedDev(
   canaryPii: Int32Array[];
   ctx: AttackContext;
   release: () => WireBatch[];
+  guarantee: { statement: string; noise_to_signal: number };
 } {
   const tok = loadTokenizer(opts.modelDir);
   const { model } = loadClassifier(opts.modelDir, { labels: opts.dataset.labels, seed });
@@ -288,7 +291,14 @@ function observedDev(
   // the same release when privatized once, a fresh privatization each time with --fresh-noise.
   const devBatches = wires.map((_, i) => collate(dev.slice(i * 64, (i + 1) * 64), tok.padId).batch);
   const release = (): WireBatch[] => (opts.freshNoise ? devBatches.map((b) => tidy(() => customer.encode(b))) : wires);
-  return { wires, truths, canaryWires, canaryTruths, canaryPii, ctx, release };
+  // The formal statement at this run's own cut statistics (a sample of the dev sentences, no noise).
+  const at = cutStatistics(model, opts.split, dev.slice(0, 32), tok.padId);
+  const g = privatizer.guarantee?.(at) ?? { statement: privatizer.describe() };
+  const guarantee = {
+    statement: g.statement,
+    noise_to_signal: g.expectedNoiseNorm !== undefined ? g.expectedNoiseNorm / at.medianNorm : Number.NaN,
+  };
+  return { wires, truths, canaryWires, canaryTruths, canaryPii, ctx, release, guarantee };
 }
 
 function canaryRecovery(
@@ -347,6 +357,13 @@ export async function runPrivacySweep(opts: SweepOptions): Promise<{ rows: Sweep
   const rows: SweepRow[] = existsSync(jsonl) ? readFileSync(jsonl, "utf8").split("\n").filter(Boolean).map(parseRow) : [];
   const done = new Set(rows.map(key));
   const cells = grid.flatMap((s) => Array.from({ length: opts.seeds }, (_, seed) => ({ s, seed })));
+  // Each setting's formal statement, measured once; kept beside the results so a resumed sweep reports all.
+  const guaranteesFile = join(opts.outDir, "guarantees.json");
+  const guarantees = new Map<string, GuaranteeRow>(
+    existsSync(guaranteesFile)
+      ? (JSON.parse(readFileSync(guaranteesFile, "utf8")) as GuaranteeRow[]).map((g) => [`${g.privatizer}|${g.eta}`, g])
+      : [],
+  );
   let finished = cells.filter(({ s, seed }) => done.has(key({ privatizer: s.name, eta: s.eta, seed }))).length;
   if (finished)
     emit({
@@ -394,7 +411,16 @@ export async function runPrivacySweep(opts: SweepOptions): Promise<{ rows: Sweep
       unit: "runs",
       message: `${label}, seed ${seed}: accuracy ${(100 * accuracy).toFixed(2)}%; attacking`,
     });
-    const { wires, truths, canaryWires, canaryTruths, canaryPii, ctx, release } = observedDev(opts, s, seed);
+    const { wires, truths, canaryWires, canaryTruths, canaryPii, ctx, release, guarantee } = observedDev(opts, s, seed);
+    const gkey = `${s.name}|${s.eta}`;
+    if (!guarantees.has(gkey))
+      guarantees.set(gkey, {
+        privatizer: s.name,
+        budget: s.budget,
+        eta: s.eta,
+        ...guarantee,
+        releases_per_example: opts.freshNoise ? opts.epochs : 1,
+      });
     const tok = ctx.tokenizer;
     const specials = new Set([tok.clsId, tok.sepId, tok.padId, tok.bosId, tok.eosId].filter((x): x is number => x !== undefined));
     /** Token recovery of guesses for the dev batches (the truth is the evaluator's). */
@@ -489,8 +515,9 @@ export async function runPrivacySweep(opts: SweepOptions): Promise<{ rows: Sweep
       dev_examples: opts.dataset.dev.length,
       seeds: opts.seeds,
     },
-    { majority: majorityAccuracy(opts.dataset) },
+    { majority: majorityAccuracy(opts.dataset), guarantees: [...guarantees.values()] },
   );
+  writeFileSync(guaranteesFile, JSON.stringify([...guarantees.values()], null, 2));
   return { rows, summary };
 }
 
