@@ -190,7 +190,9 @@ describe("upload mode", () => {
     const store = new Store(join(dataDir, "sap.db"));
     const { key } = store.createKey("acme");
     store.close();
-    let { child, url } = await spawnServer(configFile);
+    const first = await spawnServer(configFile);
+    let child = first.child;
+    const url = first.url;
     writeFileSync(configFile, JSON.stringify({ ...config, port: Number(new URL(url).port) }));
     const cacheDir = tempDir(dirs);
     const client = new SapClient({ server: url, key, reconnectTimeoutMs: 30_000 });
