@@ -6,7 +6,7 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync, existsSync } from "
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import { isAbsolute, relative, resolve } from "node:path";
-import type { BottomManifest, JobSpec, JobView, StepAck } from "../wire/index.js";
+import type { BottomManifest, ChunkAck, JobSpec, JobView, StepAck, UploadStatus } from "../wire/index.js";
 
 export interface ClientOptions {
   server: string;
@@ -195,6 +195,23 @@ export class SapClient {
   /** Logits frame for a predict frame. */
   async predict(id: string, frame: Uint8Array): Promise<Uint8Array> {
     return (await this.request("POST", `/v1/jobs/${encodeURIComponent(id)}/predict`, frame, "application/octet-stream")).body;
+  }
+
+  /** Stores one chunk of an upload job (idempotent: the same bytes again are answered as a duplicate). */
+  putChunk(id: string, index: number, frame: Uint8Array): Promise<ChunkAck> {
+    return this.request("PUT", `/v1/jobs/${encodeURIComponent(id)}/upload/${index}`, frame, "application/octet-stream").then(
+      (r) => JSON.parse(r.body.toString("utf8")) as ChunkAck,
+    );
+  }
+
+  /** Which chunks of an upload job the server holds. */
+  uploadStatus(id: string): Promise<UploadStatus> {
+    return this.json("GET", `/v1/jobs/${encodeURIComponent(id)}/upload`);
+  }
+
+  /** Asks the server to verify the upload's checksum and train it in the background. */
+  completeUpload(id: string): Promise<JobView> {
+    return this.json("POST", `/v1/jobs/${encodeURIComponent(id)}/upload/complete`, {});
   }
 
   reportEpoch(id: string, epoch: number, devAccuracy: number): Promise<Record<string, number>> {

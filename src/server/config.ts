@@ -53,6 +53,10 @@ export interface ServerLimits {
   maxSessions: number;
   /** A job's model unused for this long is unloaded. */
   sessionIdleMs: number;
+  /** Largest upload chunk (one TrainBatch frame of an upload job), bytes. */
+  maxChunkBytes: number;
+  /** Bytes of uploaded chunks a tenant may hold on the server, all its jobs together. */
+  maxUploadBytesPerTenant: number;
 }
 
 export const DEFAULT_LIMITS: ServerLimits = {
@@ -68,6 +72,8 @@ export const DEFAULT_LIMITS: ServerLimits = {
   headersTimeoutMs: 20_000,
   maxSessions: 8,
   sessionIdleMs: 10 * 60_000,
+  maxChunkBytes: 16 * 1024 * 1024,
+  maxUploadBytesPerTenant: 4 * 1024 ** 3,
 };
 
 /** The smallest value of each limit a config may set (below these the service cannot work). */
@@ -84,6 +90,8 @@ const LIMIT_MIN: ServerLimits = {
   headersTimeoutMs: 100,
   maxSessions: 1,
   sessionIdleMs: 1000,
+  maxChunkBytes: 1024,
+  maxUploadBytesPerTenant: 1024 * 1024,
 };
 
 export class ConfigFileError extends Error {}

@@ -154,6 +154,8 @@ export function startServer(config: ServerConfig, hooks: ServerHooks = {}): Prom
   // Steps acknowledged but not yet checkpointed were lost with the old process: the durable step is the truth.
   store.db.prepare("UPDATE jobs SET step = durable_step WHERE status IN ('created', 'running')").run();
   const jobs = new JobManager(store, config);
+  // Upload jobs that were training when the server stopped carry on from their checkpoints.
+  jobs.resumeUploads();
   const bottoms = join(config.dataDir, "bottoms");
   const lim = config.limits;
   let uploads = 0;
@@ -232,6 +234,19 @@ export function startServer(config: ServerConfig, hooks: ServerHooks = {}): Prom
       jobs.get(c.tenant, c.params[0]!);
       const body = await upload(c, lim.maxFrameBytes);
       sendBytes(c, jobs.predict(c.tenant, c.params[0]!, body));
+    }),
+    // Upload mode (docs/wire-format.md): chunks of the whole release, then complete.
+    route("PUT", "/v1/jobs/:id/upload/:chunk", async (c) => {
+      // Unknown job, another tenant's, a closed upload or a bad index: refused before the body is read.
+      jobs.chunkTarget(c.tenant, c.params[0]!, c.params[1]!);
+      const body = await upload(c, lim.maxChunkBytes);
+      sendJson(c, 200, jobs.putChunk(c.tenant, c.params[0]!, c.params[1]!, body));
+    }),
+    route("GET", "/v1/jobs/:id/upload", async (c) => {
+      sendJson(c, 200, jobs.uploadStatus(jobs.get(c.tenant, c.params[0]!)));
+    }),
+    route("POST", "/v1/jobs/:id/upload/complete", async (c) => {
+      sendJson(c, 200, jobs.view(jobs.completeUpload(c.tenant, c.params[0]!)));
     }),
     route("POST", "/v1/jobs/:id/epochs", async (c) => {
       sendJson(c, 200, jobs.epoch(c.tenant, c.params[0]!, await readJson(c)));
@@ -353,11 +368,13 @@ export function startServer(config: ServerConfig, hooks: ServerHooks = {}): Prom
         jobs,
         close: () =>
           new Promise<void>((res) => {
-            jobs.close();
+            const stopped = jobs.close();
             server.closeAllConnections();
             server.close(() => {
-              store.close();
-              res();
+              void stopped.then(() => {
+                store.close();
+                res();
+              });
             });
           }),
       });

@@ -4,16 +4,21 @@
 // the dropout masks an uninterrupted one would); a step is acknowledged as durable only once its
 // checkpoint is in place, and re-sent steps are answered idempotently by sequence id. Models in
 // memory are bounded: the least recently used (or idle) one is unloaded and rebuilt from disk on demand.
+// Upload jobs (mode "upload") take the customer's whole release as chunks instead, and train it in
+// the background with the same step, schedule and checkpoints, yielding to the event loop between steps.
 import { existsSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
+import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import { loadClassifier, readConfig } from "../models/checkpoint.js";
 import type { SplittableModel } from "../models/model.js";
 import { ParamError, shortJson } from "../params/index.js";
 import { checkPeftParams, listPeft, loadPeft, savePeft, type PeftInstance } from "../peft/index.js";
 import { checkMechanismParams } from "../privacy/index.js";
 import {
+  batchAt,
   closeEpoch,
+  epochOrder,
   fineTuneOptimizer,
   learningRate,
   newLoopState,
@@ -37,10 +42,15 @@ import {
   type Frame,
   type JobSpec,
   type StepAck,
+  type ChunkAck,
+  type UploadSpec,
+  type UploadStatus,
+  type WireBatch,
 } from "../wire/index.js";
 import type { ServerConfig } from "./config.js";
 import { ApiError, badRequest, conflict, notFound } from "./errors.js";
 import { ACTIVE_STATUSES, type JobRow, type Store } from "./store.js";
+import { UploadedSet, checkChunk, chunkFile, sameChunk, storedBytes, storedChunks, uploadDigest, writeChunk } from "./upload.js";
 
 interface Session {
   job: Pick<JobRow, "tenant_id" | "id">;
@@ -60,6 +70,8 @@ type CheckpointState = Partial<LoopState> & { rng?: { model: RngState; peft: Rng
 
 /** Eval and predict batches may be larger than training ones (the client sends max(64, batchSize) rows). */
 export const PREDICT_ROWS_MIN = 64;
+/** Most examples one upload chunk may hold. */
+export const MAX_CHUNK_EXAMPLES = 4096;
 /** Longest label name; each is stored in the spec, the adapter and the model config. */
 const MAX_LABEL_CHARS = 200;
 
@@ -103,6 +115,10 @@ export class JobManager {
   private readonly sessions = new Map<string, Session>();
   private readonly maxPositions = new Map<string, number>();
   private readonly sweeper: NodeJS.Timeout;
+  private readonly hiddenSizes = new Map<string, number>();
+  /** Upload jobs training in the background now, by id. */
+  private readonly trainers = new Map<string, Promise<void>>();
+  private closing = false;
 
   constructor(
     private readonly store: Store,
@@ -113,9 +129,11 @@ export class JobManager {
     this.sweeper.unref();
   }
 
-  /** Stops the idle sweep (the server is closing). */
-  close(): void {
+  /** Stops the idle sweep and the background trainers (each stops after its current step). */
+  async close(): Promise<void> {
     clearInterval(this.sweeper);
+    this.closing = true;
+    await Promise.all(this.trainers.values());
   }
 
   /** Models in memory now (for tests and monitoring). */
@@ -194,6 +212,33 @@ export class JobManager {
       ),
     };
     if (hyper.epochs * hyper.stepsPerEpoch > 10_000_000) throw badRequest("epochs * stepsPerEpoch is unreasonably large");
+    const mode = b.mode ?? "steps";
+    if (mode !== "steps" && mode !== "upload") throw badRequest(`mode must be "steps" or "upload", got ${shortJson(mode)}`);
+    let upload: UploadSpec | undefined;
+    if (mode === "upload") {
+      const u = objectField(b.upload, "upload");
+      const examples = num(u.examples, "upload.examples", (x) => posInt(x) && x <= 100_000_000, "a positive integer");
+      const chunkExamples = num(
+        u.chunkExamples,
+        "upload.chunkExamples",
+        (x) => posInt(x) && x <= MAX_CHUNK_EXAMPLES,
+        `a positive integer <= ${MAX_CHUNK_EXAMPLES}`,
+      );
+      const chunks = num(u.chunks, "upload.chunks", posInt, "a positive integer");
+      if (chunks !== Math.ceil(examples / chunkExamples))
+        throw badRequest(
+          `upload.chunks must be ceil(examples / chunkExamples) = ${Math.ceil(examples / chunkExamples)}, got ${chunks}`,
+        );
+      if (typeof u.sha256 !== "string" || !/^[0-9a-f]{64}$/.test(u.sha256))
+        throw badRequest("upload.sha256 must be 64 lowercase hex digits (SHA-256 of the chunk frames in order)");
+      // The vendor walks the epochs itself: they must cover the uploaded set exactly as the customer's would.
+      const spe = Math.ceil(examples / hyper.batchSize);
+      if (hyper.stepsPerEpoch !== spe)
+        throw badRequest(
+          `hyper.stepsPerEpoch must be ceil(upload.examples / hyper.batchSize) = ${spe}, got ${hyper.stepsPerEpoch}`,
+        );
+      upload = { examples, chunkExamples, chunks, sha256: u.sha256 };
+    } else if (b.upload !== undefined) throw badRequest('upload is only given with mode "upload"');
     return {
       model,
       split,
@@ -205,6 +250,7 @@ export class JobManager {
         description: typeof priv.description === "string" ? priv.description.slice(0, 500) : undefined,
       },
       hyper,
+      ...(upload ? { mode: "upload" as const, upload } : {}),
     };
   }
 
@@ -364,6 +410,8 @@ export class JobManager {
     const job = this.get(tenantId, id);
     this.requireActive(job);
     const spec = JSON.parse(job.spec) as JobSpec;
+    if (spec.upload)
+      throw conflict("upload_job", `job ${id} is an upload job: it takes chunks (PUT /v1/jobs/${id}/upload/N), not steps`);
     const frame = decodeFrame(bytes, { maxFrameBytes: this.config.limits.maxFrameBytes, numLabels: spec.labels.length });
     if (frame.type !== MessageType.TrainBatch)
       throw new WireError("bad_message_type", `the steps endpoint takes training batches (type 1), got type ${frame.type}`);
@@ -389,6 +437,18 @@ export class JobManager {
     const wire = frameToBatch(frame);
     const dim = s.model.config.hiddenSize;
     if (wire.dim !== dim) throw new WireError("bad_shape", `representations have size ${wire.dim}; ${spec.model} expects ${dim}`);
+    const ack = this.trainOne(job, s, spec, wire, seq);
+    s.bytes.step(responseBytes(ack), bytes.length);
+    return ack;
+  }
+
+  /**
+   * Applies step `seq` (the next one) to a job's session: the one optimisation step both the
+   * per-step endpoint and an upload job's background loop take, checkpointed on the same rule.
+   */
+  private trainOne(job: JobRow, s: Session, spec: JobSpec, wire: WireBatch, seq: number): StepAck {
+    const { id, tenant_id: tenantId } = job;
+    const st = s.state;
     const total = job.total_steps;
     const r = tidy(() => s.vendor.trainStep(wire, learningRate(spec.hyper, seq - 1, total)));
     if (!Number.isFinite(r.loss) || !Number.isFinite(r.gradNorm)) {
@@ -419,7 +479,9 @@ export class JobManager {
       id,
       job.status === "running" ? { step: seq, durable_step: durable } : { step: seq, durable_step: durable, status: "running" },
     );
-    s.bytes.step(responseBytes(ack), bytes.length);
+    job.step = seq;
+    job.durable_step = durable;
+    job.status = "running";
     return ack;
   }
 
@@ -447,6 +509,8 @@ export class JobManager {
   epoch(tenantId: string, id: string, body: unknown): EpochRecord {
     const job = this.get(tenantId, id);
     this.requireActive(job);
+    if ((JSON.parse(job.spec) as JobSpec).upload)
+      throw conflict("upload_job", `job ${id} is an upload job: the vendor closes its epochs (train metrics only)`);
     const b = objectField(body, "request body");
     const epoch = num(b.epoch, "epoch", posInt, "a positive integer");
     const devAccuracy = num(b.devAccuracy, "devAccuracy", (x) => x >= 0 && x <= 1, "in [0, 1]");
@@ -490,6 +554,8 @@ export class JobManager {
     const job = this.get(tenantId, id);
     if (job.status === "completed") return job;
     this.requireActive(job);
+    if ((JSON.parse(job.spec) as JobSpec).upload)
+      throw conflict("upload_job", `job ${id} is an upload job: it finishes when its background training does`);
     const s = this.session(job);
     // No evaluation reported: the last weights are the adapter.
     if (!existsSync(join(this.jobDir(job), "adapter", "adapter_config.json"))) this.saveAdapter(job, s);
@@ -514,6 +580,194 @@ export class JobManager {
     this.store.deleteJob(tenantId, id);
   }
 
+  // --- upload mode ---------------------------------------------------------------------------
+
+  uploadDir(job: Pick<JobRow, "tenant_id" | "id">): string {
+    return join(this.jobDir(job), "upload");
+  }
+
+  private uploadSpecOf(job: JobRow): UploadSpec {
+    const spec = JSON.parse(job.spec) as JobSpec;
+    if (!spec.upload)
+      throw conflict("not_upload_job", `job ${job.id} takes training steps (POST /v1/jobs/${job.id}/steps), not uploads`);
+    return spec.upload;
+  }
+
+  private hiddenSize(model: string): number {
+    let d = this.hiddenSizes.get(model);
+    const entry = this.config.models.get(model);
+    if (!entry) throw new ApiError(503, "model_unavailable", `model ${model} is no longer in the server's catalogue`);
+    if (d === undefined) this.hiddenSizes.set(model, (d = readConfig(entry.path).hiddenSize));
+    return d;
+  }
+
+  /** A chunk index from the URL, within the job's upload. */
+  chunkIndex(job: JobRow, raw: string): number {
+    const u = this.uploadSpecOf(job);
+    const index = /^\d{1,9}$/.test(raw) ? Number(raw) : Number.NaN;
+    if (!Number.isInteger(index) || index >= u.chunks)
+      throw badRequest(`chunk index ${shortJson(raw)} is outside 0..${u.chunks - 1}`, { chunks: u.chunks });
+    return index;
+  }
+
+  /** Refuses chunks once the upload is complete (training started) or the job is over. */
+  private requireUploading(job: JobRow): UploadSpec {
+    const u = this.uploadSpecOf(job);
+    if (job.status !== "created")
+      throw conflict(
+        "upload_closed",
+        `job ${job.id} is ${job.status === "running" ? "training" : job.status}: its upload is closed and takes no more chunks`,
+      );
+    return u;
+  }
+
+  /** The job, its upload and the chunk index a PUT names: checked before its body is read. */
+  chunkTarget(tenantId: string, id: string, rawIndex: string): { job: JobRow; u: UploadSpec; index: number } {
+    const job = this.get(tenantId, id);
+    const u = this.requireUploading(job);
+    return { job, u, index: this.chunkIndex(job, rawIndex) };
+  }
+
+  /**
+   * Stores chunk `index` after checking it in full (CRC, length, shape, labels, its rows). The same
+   * bytes again are answered as a duplicate; different bytes for a stored chunk are refused (409),
+   * and the stored copy stays as it was.
+   */
+  putChunk(tenantId: string, id: string, rawIndex: string, bytes: Uint8Array): ChunkAck {
+    const { job, u, index } = this.chunkTarget(tenantId, id, rawIndex);
+    const spec = JSON.parse(job.spec) as JobSpec;
+    const dir = this.uploadDir(job);
+    const frame = decodeFrame(bytes, { maxFrameBytes: this.config.limits.maxChunkBytes, numLabels: spec.labels.length });
+    this.checkBatchShape(spec, frame, u.chunkExamples);
+    checkChunk(frame, u, index, this.hiddenSize(spec.model));
+    if (existsSync(chunkFile(dir, index))) {
+      if (!sameChunk(dir, index, bytes))
+        throw conflict(
+          "chunk_conflict",
+          `chunk ${index} is already stored with different bytes; an upload is immutable (create a new job for a new release)`,
+          { chunk: index },
+        );
+      return { chunk: index, bytes: bytes.length, duplicate: true, received: storedChunks(dir).length };
+    }
+    const lim = this.config.limits.maxUploadBytesPerTenant;
+    const used = this.store.jobs(tenantId).reduce((a, j) => a + storedBytes(this.uploadDir(j)), 0);
+    if (used + bytes.length > lim)
+      throw new ApiError(
+        429,
+        "upload_quota",
+        `this tenant's uploads hold ${used} bytes; ${bytes.length} more is over limits.maxUploadBytesPerTenant (${lim})`,
+      );
+    writeChunk(dir, index, bytes);
+    return { chunk: index, bytes: bytes.length, duplicate: false, received: storedChunks(dir).length };
+  }
+
+  uploadStatus(job: JobRow): UploadStatus {
+    const u = this.uploadSpecOf(job);
+    const dir = this.uploadDir(job);
+    return {
+      chunks: u.chunks,
+      examples: u.examples,
+      received: storedChunks(dir).filter((c) => c < u.chunks),
+      bytes: storedBytes(dir),
+      complete: job.status !== "created",
+    };
+  }
+
+  /**
+   * Verifies that every chunk is there and that their SHA-256 is the customer's, then starts the
+   * background training. Refusals change nothing: the chunks stay, and a fixed upload completes later.
+   */
+  completeUpload(tenantId: string, id: string): JobRow {
+    const job = this.get(tenantId, id);
+    const u = this.uploadSpecOf(job);
+    if (job.status === "running" || job.status === "completed") return job; // completed before: idempotent
+    this.requireActive(job);
+    const dir = this.uploadDir(job);
+    const have = new Set(storedChunks(dir));
+    const missing = [...Array(u.chunks).keys()].filter((c) => !have.has(c));
+    if (missing.length)
+      throw conflict("upload_incomplete", `${missing.length} of ${u.chunks} chunks are missing (first: ${missing[0]})`, {
+        missing: missing.slice(0, 100),
+      });
+    const digest = uploadDigest(dir, u.chunks);
+    if (digest !== u.sha256)
+      throw conflict(
+        "checksum_mismatch",
+        `the stored chunks hash to sha256 ${digest}, the job spec says ${u.sha256}; nothing was started (the chunks are kept)`,
+        { sha256: digest },
+      );
+    this.store.updateJob(tenantId, id, { status: "running" });
+    this.startTraining(this.get(tenantId, id));
+    return this.get(tenantId, id);
+  }
+
+  /** Restarts the background training of upload jobs that were training when the server stopped. */
+  resumeUploads(): void {
+    const rows = this.store.db.prepare("SELECT * FROM jobs WHERE status = 'running'").all() as JobRow[];
+    for (const job of rows) if ((JSON.parse(job.spec) as JobSpec).upload) this.startTraining(job);
+  }
+
+  private startTraining(job: JobRow): void {
+    if (this.trainers.has(job.id) || this.closing) return;
+    const run = this.trainUpload(job.tenant_id, job.id)
+      .catch((e: unknown) => {
+        if (this.closing) return;
+        // The job, not the server, failed: say why in the job (the message names no data).
+        const msg = e instanceof ApiError || e instanceof WireError ? e.message : `internal error (${(e as Error)?.name})`;
+        this.sessions.delete(job.id);
+        try {
+          this.store.updateJob(job.tenant_id, job.id, { status: "failed", error: msg });
+        } catch {
+          // the job was deleted meanwhile
+        }
+      })
+      .finally(() => this.trainers.delete(job.id));
+    this.trainers.set(job.id, run);
+  }
+
+  /**
+   * An upload job's epochs: the uploaded release shuffled with the job's seed (epochOrder, as the
+   * customer's loop does), one trainOne per batch, an epoch closed (train metrics, no dev) when its
+   * last batch is done, the last weights saved as the adapter at the end. Resumes from the loop
+   * state of the last checkpoint. One step per event-loop turn, so other requests are served between.
+   */
+  private async trainUpload(tenantId: string, id: string): Promise<void> {
+    let set: UploadedSet | undefined;
+    for (;;) {
+      await yieldToEventLoop();
+      if (this.closing) return;
+      const job = this.store.job(tenantId, id);
+      if (!job || job.status !== "running") return; // cancelled or deleted meanwhile
+      const spec = JSON.parse(job.spec) as JobSpec;
+      const u = spec.upload!;
+      const { batchSize, stepsPerEpoch, seed } = spec.hyper;
+      set ??= UploadedSet.load(this.uploadDir(job), u, {
+        dim: this.hiddenSize(spec.model),
+        numLabels: spec.labels.length,
+        maxFrameBytes: this.config.limits.maxChunkBytes,
+      });
+      const s = this.session(job);
+      const st = s.state;
+      if (st.step >= (st.epoch + 1) * stepsPerEpoch && st.epoch < spec.hyper.epochs) {
+        // devAccuracy NaN: the vendor has no dev labels; it is stored as null.
+        closeEpoch(st, Number.NaN);
+        this.checkpoint(job, s);
+        this.store.updateJob(tenantId, id, { summary: JSON.stringify({ epochs: st.epochs }) });
+        continue;
+      }
+      if (st.step >= job.total_steps) {
+        this.saveAdapter(job, s);
+        this.store.updateJob(tenantId, id, { status: "completed" });
+        this.sessions.delete(id);
+        return;
+      }
+      const seq = st.step + 1;
+      const epoch = Math.floor(st.step / stepsPerEpoch);
+      const wire = set.batch(batchAt(epochOrder(seed, epoch, set.size), st.step - epoch * stepsPerEpoch, batchSize));
+      this.trainOne(job, s, spec, wire, seq);
+    }
+  }
+
   /** The public view of a job. */
   view(job: JobRow): Record<string, unknown> {
     const spec = JSON.parse(job.spec) as JobSpec;
@@ -532,6 +786,7 @@ export class JobManager {
       nextSeq: (s ? s.state.step : job.durable_step) + 1,
       ...(JSON.parse(job.summary) as Record<string, unknown>),
       bytes: s ? { sent: s.bytes.sent, received: s.bytes.received, perStep: s.bytes.bytesPerStep } : undefined,
+      upload: spec.upload ? this.uploadStatus(job) : undefined,
       error: job.error ?? undefined,
       createdAt: new Date(job.created_at).toISOString(),
       updatedAt: new Date(job.updated_at).toISOString(),

@@ -44,6 +44,46 @@ export interface JobSpec {
   peft: { name: string; params: MethodParams };
   privatizer: MechanismSpec & { description?: string };
   hyper: Hyper;
+  /** "steps" (default): the customer sends one TrainBatch per step. "upload": see `upload`. */
+  mode?: JobMode;
+  /** Upload mode only: what the customer will upload (docs/wire-format.md, "Upload mode"). */
+  upload?: UploadSpec;
+}
+
+export type JobMode = "steps" | "upload";
+
+/**
+ * An uploaded release: `chunks` TrainBatch frames, chunk c holding examples
+ * [c·chunkExamples, min(examples, (c+1)·chunkExamples)) in the customer's order, padded, with
+ * labels, and frame seq = c. `sha256` is the hex SHA-256 of the chunk frames concatenated in
+ * index order (what a --dump-wire of the upload would hold).
+ */
+export interface UploadSpec {
+  examples: number;
+  chunkExamples: number;
+  chunks: number;
+  sha256: string;
+}
+
+/** `GET /v1/jobs/:id/upload`: which chunks the vendor holds, so a customer resumes with the rest. */
+export interface UploadStatus {
+  chunks: number;
+  examples: number;
+  /** Indices of the chunks stored (each on disk, fsynced). */
+  received: number[];
+  /** Bytes of the stored chunks. */
+  bytes: number;
+  /** The checksum was verified and training started (no more chunks are taken). */
+  complete: boolean;
+}
+
+/** `PUT /v1/jobs/:id/upload/:chunk`'s answer. */
+export interface ChunkAck {
+  chunk: number;
+  bytes: number;
+  /** The same bytes were already stored (a re-sent chunk). */
+  duplicate: boolean;
+  received: number;
 }
 
 /** The vendor's answer to one training step. */
@@ -58,7 +98,10 @@ export interface StepAck {
   duplicate?: boolean;
 }
 
-/** One epoch of a job, as recorded by the vendor (dev accuracy reported by the customer). */
+/**
+ * One epoch of a job, as recorded by the vendor (dev accuracy reported by the customer; an upload
+ * job trains without the customer, so its epochs have train metrics only: devAccuracy null).
+ */
 export interface JobEpoch {
   epoch: number;
   trainLoss: number;
@@ -83,6 +126,8 @@ export interface JobView {
   best?: number;
   bestEpoch?: number;
   bytes?: { sent: number; received: number; perStep: number };
+  /** Upload jobs: chunks held and whether the upload is complete. */
+  upload?: UploadStatus;
   error?: string;
   createdAt: string;
   updatedAt: string;

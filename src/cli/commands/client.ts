@@ -43,6 +43,25 @@ export const command: Command = {
       help: "where downloaded bottoms and CTI tables are kept ($SAP_CACHE_DIR/bottoms when set, else the platform's cache folder)",
     },
     { name: "dump-wire", type: "string", placeholder: "FILE", help: "append every frame sent to FILE" },
+    {
+      name: "upload",
+      type: "boolean",
+      help: "finetune: privatize the training set once, upload it (resumable with --job) and let the vendor train it in the background",
+    },
+    {
+      name: "detach",
+      type: "boolean",
+      help: "finetune --upload: exit once training has started (later: the same command with --job ID evaluates it)",
+    },
+    {
+      name: "chunk-examples",
+      type: "int",
+      min: 1,
+      max: 4096,
+      default: 64,
+      placeholder: "N",
+      help: "finetune --upload: examples per uploaded chunk",
+    },
     ...DATA_OPTIONS,
     ...trainingOptions(),
     ...mechanismOptions(),
@@ -77,6 +96,30 @@ export const command: Command = {
     try {
       if (sub === "finetune") {
         const model = required<string>(args, "model", "NAME (a name from the server's catalogue)");
+        if (v.upload) {
+          const { clientUpload } = await import("../../client/upload.js");
+          const res = await clientUpload({
+            client,
+            model,
+            ...spec!,
+            wireDtype: dtype,
+            cacheDir: v.cache as string,
+            jobId: v.job as string | undefined,
+            chunkExamples: v["chunk-examples"] as number,
+            wait: v.detach !== true,
+            onProgress: progress,
+          });
+          const u = res.upload;
+          if (v.json) printJson(res);
+          else
+            printLine(
+              `job ${res.jobId} ${res.status}: uploaded ${u.chunksSent}/${u.chunks} chunks (${u.chunksSkipped} already held), ` +
+                `${u.bytes} bytes at ${u.mbPerSecond.toFixed(2)} MB/s` +
+                (Number.isNaN(res.dev_accuracy) ? "" : `; dev accuracy ${(100 * res.dev_accuracy).toFixed(2)}%`),
+            );
+          return;
+        }
+        if (v.detach) throw new UsageError("--detach goes with --upload");
         const { clientFinetune } = await import("../../client/finetune.js");
         const res = await clientFinetune({
           client,
