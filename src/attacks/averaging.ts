@@ -3,7 +3,7 @@
 // same length, nearest mean vector), averages them, and inverts the average. Fresh noise per epoch
 // shrinks by √copies under averaging; a release made once (split/release.ts) gives identical
 // copies, so averaging gains nothing. Linkage is reported too: the share of copies linked right.
-import type { WireBatch } from "../wire/index.js";
+import { padRows, type WireBatch } from "../wire/index.js";
 import type { AttackContext, InversionAttack } from "./attack.js";
 
 /** One received example: its real-token rows [length, d]. */
@@ -54,17 +54,7 @@ export function linkCopies(first: ReceivedExample[], other: ReceivedExample[], d
 /** Zero-padded batches of examples (the shapes an inner attack expects). */
 export function batchesOf(examples: ReceivedExample[], d: number, size = 64): WireBatch[] {
   const out: WireBatch[] = [];
-  for (let i = 0; i < examples.length; i += size) {
-    const part = examples.slice(i, i + size);
-    const T = Math.max(...part.map((x) => x.length / d));
-    const hidden = new Float32Array(part.length * T * d);
-    const attentionMask = new Int32Array(part.length * T);
-    part.forEach((x, b) => {
-      hidden.set(x, b * T * d);
-      attentionMask.fill(1, b * T, b * T + x.length / d);
-    });
-    out.push({ batchSize: part.length, seqLen: T, dim: d, hidden, attentionMask });
-  }
+  for (let i = 0; i < examples.length; i += size) out.push(padRows(examples.slice(i, i + size), d));
   return out;
 }
 

@@ -24,7 +24,7 @@ import {
   type StepAck,
   type WireDtype,
 } from "../wire/index.js";
-import { loadBottom } from "./bottom.js";
+import { customerSide, loadBottom } from "./bottom.js";
 import { SapApiError, type SapClient } from "./sdk.js";
 
 export interface ClientFinetuneOptions extends TrainingSpec {
@@ -62,16 +62,7 @@ export async function clientFinetune(opts: ClientFinetuneOptions): Promise<Clien
   const { client, dataset } = opts;
   const emit = opts.onProgress ?? (() => {});
   const dtype = opts.wireDtype ?? "f32";
-  const bottomDir = join(opts.cacheDir, opts.model, `k${opts.split}`);
-  await client.downloadBottom(opts.model, opts.split, bottomDir);
-  const model = loadBottom(bottomDir, opts.split);
-  const tok = loadTokenizer(bottomDir);
-  const train = encodeExamples(tok, dataset.train, opts.maxSeqLen);
-  const dev = encodeExamples(tok, dataset.dev, opts.maxSeqLen);
-  if (!train.length) throw new Error(`dataset ${dataset.name} has no training examples`);
-  const privatizer = buildPrivatizer(opts.privatizer, model, tok, train, dataset.labels.length);
-  const noise = noiseSource(opts.noiseSeed);
-  const customer = new Customer({ model, split: opts.split, privatizer, noise });
+  const { tok, train, dev, privatizer, noise, customer } = await customerSide(client, opts);
   const stepsPerEpoch = Math.ceil(train.length / opts.batchSize);
 
   const job = opts.jobId

@@ -6,17 +6,14 @@
 import { createHash, randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, renameSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { loadTokenizer } from "../models/tokenizers/index.js";
 import { CtiPrivatizer, saveCtiTable } from "../privacy/cti.js";
-import { noiseSource } from "../privacy/index.js";
-import { Customer, buildPrivatizer, encodeExamples } from "../split/customer.js";
 import { RELEASE_CHUNK, releasesFor, type Releases } from "../split/release.js";
 import type { ProgressListener } from "../split/progress.js";
 import { hyperOf, type TrainingSpec } from "../split/spec.js";
 import { tidy } from "../tensor/index.js";
 import { selfCheckBeforeTraining, type PrivacySection } from "../attacks/self-check.js";
 import { batchToFrame, type ChunkAck, type JobEpoch, type JobView, type UploadSpec, type WireDtype } from "../wire/index.js";
-import { loadBottom } from "./bottom.js";
+import { customerSide } from "./bottom.js";
 import { ctiTablePath, evaluateRemote, releaseKeyPath } from "./finetune.js";
 import type { SapClient } from "./sdk.js";
 
@@ -77,16 +74,7 @@ export async function clientUpload(opts: ClientUploadOptions): Promise<ClientUpl
   const emit = opts.onProgress ?? (() => {});
   const dtype = opts.wireDtype ?? "f32";
   const per = opts.chunkExamples ?? RELEASE_CHUNK;
-  const bottomDir = join(opts.cacheDir, opts.model, `k${opts.split}`);
-  await client.downloadBottom(opts.model, opts.split, bottomDir);
-  const model = loadBottom(bottomDir, opts.split);
-  const tok = loadTokenizer(bottomDir);
-  const train = encodeExamples(tok, dataset.train, opts.maxSeqLen);
-  const dev = encodeExamples(tok, dataset.dev, opts.maxSeqLen);
-  if (!train.length) throw new Error(`dataset ${dataset.name} has no training examples`);
-  const privatizer = buildPrivatizer(opts.privatizer, model, tok, train, dataset.labels.length);
-  const noise = noiseSource(opts.noiseSeed);
-  const customer = new Customer({ model, split: opts.split, privatizer, noise });
+  const { tok, train, dev, privatizer, noise, customer } = await customerSide(client, opts);
 
   // The spec carries the upload's checksum, so the release (and its key) comes before the job:
   // a new key waits in a pending folder that becomes the job's once the job exists.

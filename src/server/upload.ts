@@ -17,7 +17,7 @@ import {
   writeSync,
 } from "node:fs";
 import { join } from "node:path";
-import { MessageType, WireError, decodeFrame, type Frame, type UploadSpec, type WireBatch } from "../wire/index.js";
+import { MessageType, WireError, decodeFrame, padRows, type Frame, type UploadSpec, type WireBatch } from "../wire/index.js";
 
 const CHUNK_FILE = /^chunk-(\d{6,})\.frame$/;
 
@@ -145,16 +145,10 @@ export class UploadedSet {
 
   /** The same padding rule as PrivatizedSet.batch: zeros up to the longest example of the batch. */
   batch(indices: number[]): WireBatch {
-    const d = this.dim;
-    const T = Math.max(...indices.map((i) => this.rows[i]!.length / d));
-    const B = indices.length;
-    const hidden = new Float32Array(B * T * d);
-    const attentionMask = new Int32Array(B * T);
-    indices.forEach((i, b) => {
-      const r = this.rows[i]!;
-      hidden.set(r, b * T * d);
-      attentionMask.fill(1, b * T, b * T + r.length / d);
-    });
-    return { batchSize: B, seqLen: T, dim: d, hidden, attentionMask, labels: Int32Array.from(indices, (i) => this.labels[i]!) };
+    return padRows(
+      indices.map((i) => this.rows[i]!),
+      this.dim,
+      Int32Array.from(indices, (i) => this.labels[i]!),
+    );
   }
 }

@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "
 import { dirname } from "node:path";
 import { KeyedNoise, SeededNoise, newNoiseKey, type NoiseSource } from "../privacy/index.js";
 import { tidy } from "../tensor/index.js";
-import type { WireBatch } from "../wire/index.js";
+import { padRows, type WireBatch } from "../wire/index.js";
 import { collate, type Customer, type Encoded } from "./customer.js";
 import type { ProgressListener } from "./progress.js";
 
@@ -90,24 +90,11 @@ export class PrivatizedSet {
 
   /** A batch of released examples, zero-padded to the longest (padding is zeros on the wire anyway). */
   batch(indices: number[], withLabels: boolean): WireBatch {
-    const d = this.dim;
-    const T = Math.max(...indices.map((i) => this.rows[i]!.length / d));
-    const B = indices.length;
-    const hidden = new Float32Array(B * T * d);
-    const attentionMask = new Int32Array(B * T);
-    indices.forEach((i, b) => {
-      const r = this.rows[i]!;
-      hidden.set(r, b * T * d);
-      attentionMask.fill(1, b * T, b * T + r.length / d);
-    });
-    return {
-      batchSize: B,
-      seqLen: T,
-      dim: d,
-      hidden,
-      attentionMask,
-      labels: withLabels ? Int32Array.from(indices, (i) => this.labels[i]!) : undefined,
-    };
+    return padRows(
+      indices.map((i) => this.rows[i]!),
+      this.dim,
+      withLabels ? Int32Array.from(indices, (i) => this.labels[i]!) : undefined,
+    );
   }
 }
 

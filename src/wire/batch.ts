@@ -120,3 +120,16 @@ export function toPredictions(texts: string[], logits: Float32Array, labels: str
     };
   });
 }
+
+/** Examples given as their real-token rows [length, d] → one batch, zero-padded to the longest. */
+export function padRows(rows: readonly Float32Array[], dim: number, labels?: Int32Array): WireBatch {
+  const T = Math.max(...rows.map((r) => r.length / dim));
+  const B = rows.length;
+  const hidden = new Float32Array(B * T * dim);
+  const attentionMask = new Int32Array(B * T);
+  rows.forEach((r, b) => {
+    hidden.set(r, b * T * dim);
+    attentionMask.fill(1, b * T, b * T + r.length / dim);
+  });
+  return { batchSize: B, seqLen: T, dim, hidden, attentionMask, labels };
+}

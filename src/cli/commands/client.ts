@@ -96,19 +96,19 @@ export const command: Command = {
     try {
       if (sub === "finetune") {
         const model = required<string>(args, "model", "NAME (a name from the server's catalogue)");
+        // What both the per-step and the upload path take from the command line.
+        const job = {
+          client,
+          model,
+          ...spec!,
+          wireDtype: dtype,
+          cacheDir: v.cache as string,
+          jobId: v.job as string | undefined,
+          onProgress: progress,
+        };
         if (v.upload) {
           const { clientUpload } = await import("../../client/upload.js");
-          const res = await clientUpload({
-            client,
-            model,
-            ...spec!,
-            wireDtype: dtype,
-            cacheDir: v.cache as string,
-            jobId: v.job as string | undefined,
-            chunkExamples: v["chunk-examples"] as number,
-            wait: v.detach !== true,
-            onProgress: progress,
-          });
+          const res = await clientUpload({ ...job, chunkExamples: v["chunk-examples"] as number, wait: v.detach !== true });
           const u = res.upload;
           if (v.json) printJson(res);
           else
@@ -121,16 +121,7 @@ export const command: Command = {
         }
         if (v.detach) throw new UsageError("--detach goes with --upload");
         const { clientFinetune } = await import("../../client/finetune.js");
-        const res = await clientFinetune({
-          client,
-          model,
-          ...spec!,
-          wireDtype: dtype,
-          cacheDir: v.cache as string,
-          jobId: v.job as string | undefined,
-          dumpWire: v["dump-wire"] as string | undefined,
-          onProgress: progress,
-        });
+        const res = await clientFinetune({ ...job, dumpWire: v["dump-wire"] as string | undefined });
         const { stepLatencyMs, ...summary } = res;
         const sorted = [...stepLatencyMs].sort((a, b) => a - b);
         if (v.json) printJson({ ...summary, step_latency_p50_ms: sorted[Math.floor(sorted.length / 2)] ?? null });
