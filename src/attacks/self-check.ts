@@ -104,7 +104,11 @@ export function privacySelfCheck(opts: SelfCheckOptions): PrivacySection {
   const m = recoveryMetrics(counts);
   return {
     mechanism: privatizer.describe(),
-    statement: g.statement,
+    // Fresh noise per release composes: n releases of an example at budget ε give n·ε (sequential composition).
+    statement:
+      opts.releasesPerExample > 1
+        ? `${g.statement}; released ${opts.releasesPerExample} times with fresh noise, the guarantee composes to ${opts.releasesPerExample}× those ε`
+        : g.statement,
     cut: { split, dim: at.dim, median_norm: at.medianNorm, median_nearest_distance: at.medianNearest },
     noise_to_signal: g.expectedNoiseNorm !== undefined ? g.expectedNoiseNorm / at.medianNorm : Number.NaN,
     releases_per_example: opts.releasesPerExample,
