@@ -47,6 +47,7 @@ bool gemm_uses_blas() {
 #endif
 }
 
+#ifdef SAP_HAVE_DNNL
 // AVX512_BF16 is CPUID leaf 7 sub-leaf 1, EAX bit 5; AVX512F also tells us the OS saves the
 // ZMM state (GCC's check reads XGETBV).
 static bool cpu_has_avx512_bf16() {
@@ -59,6 +60,7 @@ static bool cpu_has_avx512_bf16() {
   return false;
 #endif
 }
+#endif
 
 bool gemm_bf16_available() {
 #ifdef SAP_HAVE_DNNL
