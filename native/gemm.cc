@@ -13,6 +13,9 @@
 
 #ifdef SAP_HAVE_DNNL
 #include <dnnl.hpp>
+#ifdef __AVX512BF16__
+#include <immintrin.h>
+#endif
 
 #include <map>
 #include <memory>
@@ -154,7 +157,13 @@ void pack_bf16(const float* src, int rows, int cols, int ld, uint16_t* dst, int 
     for (int64_t r = r0; r < r1; ++r) {
       const float* s = src + r * ld;
       uint16_t* d = dst + r * cols;
-      for (int j = 0; j < cols; ++j) d[j] = to_bf16(s[j]);
+      int j = 0;
+#ifdef __AVX512BF16__
+      // The CPU's own rounding (nearest-even, as to_bf16), 16 values per instruction.
+      for (; j + 16 <= cols; j += 16)
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(d + j), (__m256i)_mm512_cvtneps_pbh(_mm512_loadu_ps(s + j)));
+#endif
+      for (; j < cols; ++j) d[j] = to_bf16(s[j]);
     }
   };
   // parallel_for splits over num_threads(); only spread when this product may use them all.
