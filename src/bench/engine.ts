@@ -93,9 +93,11 @@ function runOurs(l: LayerShape, mode: "full" | "lora", opts: EngineBenchOptions)
   return times;
 }
 
-/** The first Python that imports torch: $SAP_TORCH_PYTHON, Debian's /usr/bin/python3, python3 on PATH. */
+/** The first Python that imports torch: $SAP_TORCH_PYTHON, $SAP_PYTHON, Debian's /usr/bin/python3, python3 on PATH. */
 export function findTorchPython(): { python: string; version: string } | null {
-  const candidates = [process.env.SAP_TORCH_PYTHON, "/usr/bin/python3", "python3"].filter((p): p is string => !!p);
+  const candidates = [process.env.SAP_TORCH_PYTHON, process.env.SAP_PYTHON, "/usr/bin/python3", "python3"].filter(
+    (p): p is string => !!p,
+  );
   for (const python of candidates) {
     if (python.includes("/") && !existsSync(python)) continue;
     const r = spawnSync(python, ["-c", "import torch; print(torch.__version__)"], { encoding: "utf8", timeout: 60_000 });
