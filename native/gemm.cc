@@ -96,7 +96,7 @@ using Key = std::tuple<bool, bool, int, int, int, int, int, int, float, float, b
 struct Entry {
   dnnl::matmul prim;
   size_t scratch = 0;
-  bool usable = true;  // false when oneDNN only offers its slow reference kernel
+  std::atomic<bool> usable{true};  // false when oneDNN only offers its slow reference kernel, or refused
 };
 
 const dnnl::engine& cpu_engine() {
@@ -131,11 +131,17 @@ std::shared_ptr<Entry> get_primitive(const Key& k) {
     attr.set_post_ops(po);
   }
   auto e = std::make_shared<Entry>();
-  dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a_md, b_md, c_md), attr, cpu_engine());
-  e->usable = std::strstr(pd.impl_info_str(), "ref") == nullptr;
-  e->scratch = pd.scratchpad_desc().get_size();
-  e->prim = dnnl::matmul(pd);
-  if (getenv("SAP_DNNL_VERBOSE")) fprintf(stderr, "sap: dnnl matmul %dx%dx%d%s -> %s\n", M, N, K, bf16 ? " bf16" : "", pd.impl_info_str());
+  // Errors must not escape: sgemm also runs on our worker threads, where a throw terminates.
+  try {
+    dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a_md, b_md, c_md), attr, cpu_engine());
+    e->usable = std::strstr(pd.impl_info_str(), "ref") == nullptr;
+    e->scratch = pd.scratchpad_desc().get_size();
+    e->prim = dnnl::matmul(pd);
+    if (getenv("SAP_DNNL_VERBOSE"))
+      fprintf(stderr, "sap: dnnl matmul %dx%dx%d%s -> %s\n", M, N, K, bf16 ? " bf16" : "", pd.impl_info_str());
+  } catch (const dnnl::error&) {
+    e->usable = false;
+  }
   std::lock_guard<std::mutex> lock(g_cache_mu);
   if (g_cache.size() >= kCacheMax) g_cache.clear();
   g_cache.emplace(k, e);
@@ -197,15 +203,21 @@ bool dnnl_gemm(bool ta, bool tb, int M, int N, int K, float alpha, const float* 
     b = t_b16.data();
   }
   if (t_scratch.size() < e->scratch) t_scratch.resize(e->scratch);
-  if (!t_stream) t_stream = std::make_unique<dnnl::stream>(cpu_engine());
-  const auto in_dt = bf16 ? memory::data_type::bf16 : memory::data_type::f32;
-  const auto& eng = cpu_engine();
-  memory am({{M, K}, in_dt, ta ? memory::dims{1, plda} : memory::dims{plda, 1}}, eng, const_cast<void*>(a));
-  memory bm({{K, N}, in_dt, tb ? memory::dims{1, pldb} : memory::dims{pldb, 1}}, eng, const_cast<void*>(b));
-  memory cm({{M, N}, memory::data_type::f32, memory::dims{ldc, 1}}, eng, C);
-  memory sm({{int64_t(e->scratch)}, memory::data_type::u8, memory::dims{1}}, eng, t_scratch.data());
-  e->prim.execute(*t_stream, {{DNNL_ARG_SRC, am}, {DNNL_ARG_WEIGHTS, bm}, {DNNL_ARG_DST, cm}, {DNNL_ARG_SCRATCHPAD, sm}});
-  t_stream->wait();
+  try {
+    if (!t_stream) t_stream = std::make_unique<dnnl::stream>(cpu_engine());
+    const auto in_dt = bf16 ? memory::data_type::bf16 : memory::data_type::f32;
+    const auto& eng = cpu_engine();
+    memory am({{M, K}, in_dt, ta ? memory::dims{1, plda} : memory::dims{plda, 1}}, eng, const_cast<void*>(a));
+    memory bm({{K, N}, in_dt, tb ? memory::dims{1, pldb} : memory::dims{pldb, 1}}, eng, const_cast<void*>(b));
+    memory cm({{M, N}, memory::data_type::f32, memory::dims{ldc, 1}}, eng, C);
+    memory sm({{int64_t(e->scratch)}, memory::data_type::u8, memory::dims{1}}, eng, t_scratch.data());
+    e->prim.execute(*t_stream, {{DNNL_ARG_SRC, am}, {DNNL_ARG_WEIGHTS, bm}, {DNNL_ARG_DST, cm}, {DNNL_ARG_SCRATCHPAD, sm}});
+    t_stream->wait();
+  } catch (const dnnl::error&) {
+    // oneDNN checks the arguments before it computes, so C is untouched; the caller falls back.
+    e->usable = false;
+    return false;
+  }
   return true;
 }
 
