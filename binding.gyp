@@ -1,6 +1,7 @@
 {
   "variables": {
-    "sap_blas%": "<!(node native/detect-blas.cjs)"
+    "sap_blas%": "<!(node native/detect-blas.cjs)",
+    "sap_dnnl%": "<!(node native/detect-dnnl.cjs)"
   },
   "targets": [
     {
@@ -12,7 +13,11 @@
       "cflags_cc!": ["-fno-exceptions", "-std=gnu++17"],
       "cflags_cc": ["-std=c++17", "-O3", "-march=native", "-fno-math-errno", "-fno-trapping-math", "-fexceptions", "-Wall", "-Wno-unused-parameter"],
       "conditions": [
-        ["sap_blas==1", {
+        ["sap_dnnl==1", {
+          "defines": ["SAP_HAVE_DNNL"],
+          "libraries": ["-ldnnl", "-lgomp"]
+        }],
+        ["sap_dnnl==0 and sap_blas==1", {
           "defines": ["SAP_USE_BLAS"],
           "libraries": ["-lopenblas"]
         }]

@@ -1,10 +1,13 @@
 """PyTorch reference for `sap bench engine`: the same BERT layer, timed the same way.
 
 Runs as a small server so the two engines can be alternated in one run: each stdin line is a
-JSON request {"hidden", "heads", "ffn", "batch", "seq", "mode": "full"|"lora", "iters", "warmup"};
-each reply is one JSON line {"ms": [...], "maxrss_kb": N}. Must run under /usr/bin/python3
-(Debian's python3-torch) with 2 threads and OMP_WAIT_POLICY=PASSIVE (set by the caller).
+JSON request {"hidden", "heads", "ffn", "batch", "seq", "mode": "full"|"lora", "iters", "warmup",
+"precision": "fp32"|"bf16"}; each reply is one JSON line {"ms": [...], "maxrss_kb": N, "bf16": bool}.
+bf16 is CPU autocast (forward under torch.autocast, backward outside it, as PyTorch documents);
+"bf16": false in the reply means this torch has no CPU autocast and nothing was timed. Runs under
+any Python with torch (the caller picks it) with 2 threads and OMP_WAIT_POLICY=PASSIVE.
 """
+import contextlib
 import json
 import math
 import resource
@@ -73,11 +76,14 @@ def run(req):
     attn[:, T - T // 8 :] = 0  # some padding, as real batches have
     mask = (1.0 - attn)[:, None, None, :] * torch.finfo(torch.float32).min
     g = torch.randn(B, T, req["hidden"])
+    bf16 = req.get("precision") == "bf16"
     times = []
     for it in range(req["warmup"] + req["iters"]):
+        ctx = torch.autocast("cpu", dtype=torch.bfloat16) if bf16 else contextlib.nullcontext()
         t0 = time.perf_counter()
-        y = layer(x, mask)
-        y.backward(g)
+        with ctx:
+            y = layer(x, mask)
+        y.float().backward(g)
         t1 = time.perf_counter()
         x.grad = None
         for p in layer.parameters():
@@ -92,5 +98,8 @@ for line in sys.stdin:
     if not line:
         continue
     req = json.loads(line)
-    ms = run(req)
-    print(json.dumps({"ms": ms, "maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}), flush=True)
+    bf16 = req.get("precision") == "bf16"
+    ok = not bf16 or hasattr(torch, "autocast")
+    ms = run(req) if ok else []
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"ms": ms, "maxrss_kb": rss, "bf16": bf16 and ok}), flush=True)

@@ -194,6 +194,8 @@ bool fits(int64_t len, int64_t off, int64_t rows, int64_t cols, int64_t ld) {
 Napi::Value Info(const Napi::CallbackInfo& info) {
   Napi::Object o = Napi::Object::New(info.Env());
   o.Set("blas", sap::gemm_uses_blas());
+  o.Set("backend", sap::gemm_backend());
+  o.Set("bf16", sap::gemm_bf16_available());
   o.Set("threads", sap::num_threads());
   return o;
 }
@@ -221,6 +223,7 @@ Napi::Value Gemm(const Napi::CallbackInfo& info) {
   g.ldb = f.integer("ldb");
   g.ldc = f.integer("ldc");
   g.batch = f.integer("batch", 1);
+  g.bf16 = f.flag("bf16");
   if (g.batch > 1) {
     g.stride_a = f.integer("strideA");
     g.stride_b = f.integer("strideB");
@@ -535,6 +538,7 @@ sap::AttentionArgs attention_args(const Fields& f) {
   a.D = f.integer("D");
   a.scale = float(f.num("scale"));
   a.drop_p = float(f.num("dropP", 0));
+  a.bf16 = f.flag("bf16");
   int64_t dmn;
   a.drop_mask = f.u8("dropMask", &dmn, true);
   const int64_t B = a.B, T = a.T, H = a.H, D = a.D, ld = a.ld;

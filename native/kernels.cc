@@ -142,7 +142,7 @@ void gemm(const GemmArgs& g) {
   if (g.batch <= 0) return;
   if (g.batch == 1) {
     sgemm(g.trans_a, g.trans_b, int(g.M), int(g.N), int(g.K), g.alpha, g.a, int(g.lda), g.b, int(g.ldb), g.beta, g.c,
-          int(g.ldc));
+          int(g.ldc), g.bf16);
     return;
   }
   // Large matrices: let OpenBLAS thread each product. Many small ones: spread them over our
@@ -152,7 +152,7 @@ void gemm(const GemmArgs& g) {
   parallel_for(g.batch, small ? 1 : g.batch, [&](int64_t b0, int64_t e0, int) {
     for (int64_t i = b0; i < e0; ++i)
       sgemm(g.trans_a, g.trans_b, int(g.M), int(g.N), int(g.K), g.alpha, g.a + i * g.stride_a, int(g.lda),
-            g.b + i * g.stride_b, int(g.ldb), g.beta, g.c + i * g.stride_c, int(g.ldc));
+            g.b + i * g.stride_b, int(g.ldb), g.beta, g.c + i * g.stride_c, int(g.ldc), g.bf16);
   });
   if (small) gemm_set_threads(num_threads());
 }
@@ -565,7 +565,7 @@ void attention(const AttentionArgs& args) {
   uint8_t* drop_mask = args.drop_mask;
   const int64_t ld = args.ld, B = args.B, T = args.T, H = args.H, D = args.D;
   const float scale = args.scale, drop_p = args.drop_p;
-  const bool causal = args.causal;
+  const bool causal = args.causal, bf16 = args.bf16;
   const uint64_t seed = args.seed;
   const int64_t HD = H * D;
   const int64_t pairs = B * H;
@@ -579,7 +579,7 @@ void attention(const AttentionArgs& args) {
       const float* kb = k + b * T * ld + h * D;
       const float* vb = v + b * T * ld + h * D;
       float* p = probs + bh * T * T;
-      sgemm(false, true, int(T), int(T), int(D), 1.f, qb, int(ld), kb, int(ld), 0.f, p, int(T));
+      sgemm(false, true, int(T), int(T), int(D), 1.f, qb, int(ld), kb, int(ld), 0.f, p, int(T), bf16);
       const float* m = mask ? mask + b * T : nullptr;
       for (int64_t r = 0; r < T; ++r) {
         // Causal: query r sees keys 0..r only; the rest get probability 0.
@@ -598,7 +598,7 @@ void attention(const AttentionArgs& args) {
         used = dropped.data();
       }
       sgemm(false, false, int(T), int(D), int(T), 1.f, used, int(T), vb, int(ld), 0.f, ctx + b * T * HD + h * D,
-            int(HD));
+            int(HD), bf16);
     }
   });
 }
@@ -609,7 +609,7 @@ void attention_backward(const AttentionArgs& args) {
   const uint8_t* drop_mask = args.drop_mask;
   const int64_t ld = args.ld, B = args.B, T = args.T, H = args.H, D = args.D;
   const float scale = args.scale, drop_p = args.drop_p;
-  const bool acc_q = args.acc_q, acc_k = args.acc_k, acc_v = args.acc_v;
+  const bool acc_q = args.acc_q, acc_k = args.acc_k, acc_v = args.acc_v, bf16 = args.bf16;
   const int64_t HD = H * D;
   const int64_t pairs = B * H;
   BlasSingleThread guard(num_threads() > 1 && pairs > 1);
@@ -629,10 +629,10 @@ void attention_backward(const AttentionArgs& args) {
         used = dropped.data();
       }
       // dP' = dctx V^T ; dV = P'^T dctx
-      sgemm(false, true, int(T), int(T), int(D), 1.f, g, int(HD), v + off, int(ld), 0.f, dp.data(), int(T));
+      sgemm(false, true, int(T), int(T), int(D), 1.f, g, int(HD), v + off, int(ld), 0.f, dp.data(), int(T), bf16);
       if (dv)
         sgemm(true, false, int(T), int(D), int(T), 1.f, used, int(T), g, int(HD), acc_v ? 1.f : 0.f, dv + off,
-              int(ld));
+              int(ld), bf16);
       if (!dq && !dk) continue;
       if (dm)
         for (int64_t i = 0; i < T * T; ++i) dp[i] = dm[i] ? dp[i] * keep_scale : 0.f;
@@ -640,10 +640,10 @@ void attention_backward(const AttentionArgs& args) {
       // dQ = dS K ; dK = dS^T Q
       if (dq)
         sgemm(false, false, int(T), int(D), int(T), 1.f, dp.data(), int(T), k + off, int(ld), acc_q ? 1.f : 0.f,
-              dq + off, int(ld));
+              dq + off, int(ld), bf16);
       if (dk)
         sgemm(true, false, int(T), int(D), int(T), 1.f, dp.data(), int(T), q + off, int(ld), acc_k ? 1.f : 0.f,
-              dk + off, int(ld));
+              dk + off, int(ld), bf16);
     }
   });
 }

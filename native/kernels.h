@@ -38,6 +38,8 @@ struct GemmArgs {
   float* c = nullptr;
   int64_t ldc = 0, stride_c = 0;
   int64_t batch = 1;
+  // bf16 operands, fp32 accumulation (oneDNN with AVX512_BF16 only; ignored elsewhere).
+  bool bf16 = false;
 };
 void gemm(const GemmArgs& g);
 
@@ -148,6 +150,8 @@ struct AttentionArgs {
   float* dk = nullptr;
   float* dv = nullptr;
   bool acc_q = false, acc_k = false, acc_v = false;
+  // The four products in bf16 with fp32 accumulation; softmax and its gradient stay fp32.
+  bool bf16 = false;
 };
 void attention(const AttentionArgs& a);
 void attention_backward(const AttentionArgs& a);

@@ -1,5 +1,6 @@
-// `sap bench engine`: one BERT layer, forward + backward, ours against PyTorch in the same run.
-// The two engines alternate round by round (the machine is noisy) and we report medians.
+// `sap bench engine`: one BERT layer, forward + backward, ours against PyTorch in the same run,
+// each in fp32 and in bf16 mixed precision (ours: bf16 GEMMs on oneDNN; PyTorch: CPU autocast)
+// where available. The variants alternate round by round (the machine is noisy); we report medians.
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -7,7 +8,7 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { BertLayer, additiveMask, type BertConfig } from "../models/bert.js";
 import { LoraAdapter } from "../peft/lora/layer.js";
-import { Rng, Tensor, backward, engineInfo, tidy } from "../tensor/index.js";
+import { Rng, Tensor, backward, bf16Available, engineInfo, getPrecision, setPrecision, tidy } from "../tensor/index.js";
 
 export interface LayerShape {
   name: "base" | "small";
@@ -92,32 +93,45 @@ function runOurs(l: LayerShape, mode: "full" | "lora", opts: EngineBenchOptions)
   return times;
 }
 
-export function torchAvailable(): boolean {
-  if (!existsSync("/usr/bin/python3")) return false;
-  const r = spawnSync("/usr/bin/python3", ["-c", "import torch"], { stdio: "ignore", timeout: 60_000 });
-  return r.status === 0;
+/** The first Python that imports torch: $SAP_TORCH_PYTHON, $SAP_PYTHON, Debian's /usr/bin/python3, python3 on PATH. */
+export function findTorchPython(): { python: string; version: string } | null {
+  const candidates = [process.env.SAP_TORCH_PYTHON, process.env.SAP_PYTHON, "/usr/bin/python3", "python3"].filter(
+    (p): p is string => !!p,
+  );
+  for (const python of candidates) {
+    if (python.includes("/") && !existsSync(python)) continue;
+    const r = spawnSync(python, ["-c", "import torch; print(torch.__version__)"], { encoding: "utf8", timeout: 60_000 });
+    if (r.status === 0) return { python, version: r.stdout.trim() };
+  }
+  return null;
 }
+
+export function torchAvailable(): boolean {
+  return findTorchPython() !== null;
+}
+
+type TorchReply = { ms: number[]; maxrss_kb: number; bf16: boolean };
 
 class TorchWorker {
   private readonly proc: ChildProcessWithoutNullStreams;
   private readonly lines: AsyncIterableIterator<string>;
 
-  constructor(threads: number) {
+  constructor(python: string, threads: number) {
     const here = dirname(fileURLToPath(import.meta.url));
     let script = join(here, "..", "..", "bench", "torch_layer.py");
     if (!existsSync(script)) script = join(here, "..", "..", "..", "bench", "torch_layer.py");
-    this.proc = spawn("/usr/bin/python3", [script, String(threads)], {
+    this.proc = spawn(python, [script, String(threads)], {
       env: { ...process.env, OMP_WAIT_POLICY: "PASSIVE", OMP_NUM_THREADS: String(threads) },
     });
     this.proc.stderr.on("data", (d: Buffer) => process.stderr.write(d));
     this.lines = createInterface({ input: this.proc.stdout })[Symbol.asyncIterator]();
   }
 
-  async run(req: object): Promise<{ ms: number[]; maxrss_kb: number }> {
+  async run(req: object): Promise<TorchReply> {
     this.proc.stdin.write(JSON.stringify(req) + "\n");
     const next = await this.lines.next();
     if (next.done) throw new Error("PyTorch reference process exited early");
-    return JSON.parse(next.value) as { ms: number[]; maxrss_kb: number };
+    return JSON.parse(next.value) as TorchReply;
   }
 
   close(): void {
@@ -125,32 +139,43 @@ class TorchWorker {
   }
 }
 
+type Variant = "ours" | "ours_bf16" | "torch" | "torch_bf16";
+
 export async function benchEngine(opts: EngineBenchOptions): Promise<EngineBenchResult> {
   const info = engineInfo();
-  const torch = opts.torch && torchAvailable();
-  const worker = torch ? new TorchWorker(info.threads) : null;
+  const py = opts.torch ? findTorchPython() : null;
+  const worker = py ? new TorchWorker(py.python, info.threads) : null;
+  const ourBf16 = bf16Available();
   const result: EngineBenchResult = {
     threads: info.threads,
-    blas: info.blas,
+    backend: info.backend,
+    bf16: ourBf16,
     batch: opts.batch,
     seq: opts.seq,
     rounds: opts.rounds,
     iters_per_round: opts.iters,
-    torch: torch,
+    torch: py !== null,
+    torch_python: py?.python ?? null,
+    torch_version: py?.version ?? null,
   };
   let torchRss = 0;
+  // PyTorch's autocast may be missing (old builds); the first bf16 reply says.
+  let torchBf16 = worker !== null;
+  const before = getPrecision();
   try {
     for (const l of LAYERS) {
       for (const mode of ["full", "lora"] as const) {
-        const ours: number[] = [];
-        const theirs: number[] = [];
+        const times: Record<Variant, number[]> = { ours: [], ours_bf16: [], torch: [], torch_bf16: [] };
         for (let r = 0; r < opts.rounds; r++) {
-          // Alternate which engine goes first, so drift in machine load hits both alike.
-          const order = r % 2 === 0 ? ["ours", "torch"] : ["torch", "ours"];
+          // Alternate the order, so drift in machine load hits all variants alike.
+          const order: Variant[] = ["ours", "torch", "ours_bf16", "torch_bf16"];
+          if (r % 2 === 1) order.reverse();
           for (const who of order) {
-            if (who === "ours") {
-              ours.push(...runOurs(l, mode, opts));
-            } else if (worker) {
+            if (who === "ours" || who === "ours_bf16") {
+              if (who === "ours_bf16" && !ourBf16) continue;
+              setPrecision(who === "ours" ? "fp32" : "bf16");
+              times[who].push(...runOurs(l, mode, opts));
+            } else if (worker && (who === "torch" || torchBf16)) {
               const rep = await worker.run({
                 hidden: l.hidden,
                 heads: l.heads,
@@ -160,31 +185,43 @@ export async function benchEngine(opts: EngineBenchOptions): Promise<EngineBench
                 mode,
                 iters: opts.iters,
                 warmup: opts.warmup,
+                precision: who === "torch" ? "fp32" : "bf16",
               });
-              theirs.push(...rep.ms);
+              if (who === "torch_bf16" && !rep.bf16) torchBf16 = false;
+              else times[who].push(...rep.ms);
               torchRss = Math.max(torchRss, rep.maxrss_kb);
             }
           }
           opts.onProgress?.(`${l.name} ${mode}: round ${r + 1}/${opts.rounds}`);
         }
         const key = mode === "full" ? l.name : `${l.name}_lora`;
-        const ms = median(ours);
-        result[`${key}_fwdbwd_ms`] = round(ms);
         const flops = forwardFlops(l, opts.batch, opts.seq) * (mode === "full" ? 3 : 2);
-        result[`${key}_gflops`] = round(flops / ms / 1e6);
-        if (worker) {
-          const tms = median(theirs);
-          result[`torch_${key}_fwdbwd_ms`] = round(tms);
-          result[`ratio_${key}`] = round(ms / tms, 3);
-        } else {
-          result[`torch_${key}_fwdbwd_ms`] = null;
-          result[`ratio_${key}`] = null;
+        const ms = (v: Variant): number | null => (times[v].length ? median(times[v]) : null);
+        for (const [v, name] of [
+          ["ours", key],
+          ["ours_bf16", `${key}_bf16`],
+          ["torch", `torch_${key}`],
+          ["torch_bf16", `torch_${key}_bf16`],
+        ] as const) {
+          const m = ms(v);
+          result[`${name}_fwdbwd_ms`] = m === null ? null : round(m);
+          if (v.startsWith("ours")) result[`${name}_gflops`] = m === null ? null : round(flops / m / 1e6);
         }
+        const ratio = (a: Variant, b: Variant): number | null => {
+          const x = ms(a),
+            y = ms(b);
+          return x === null || y === null ? null : round(x / y, 3);
+        };
+        result[`ratio_${key}`] = ratio("ours", "torch");
+        result[`ratio_${key}_bf16`] = ratio("ours_bf16", "torch_bf16");
+        result[`speedup_${key}_bf16`] = ratio("ours", "ours_bf16");
       }
     }
   } finally {
     worker?.close();
+    setPrecision(before);
   }
+  result.torch_bf16 = worker ? torchBf16 : null;
   const peak = process.resourceUsage().maxRSS;
   result.peak_rss_mb = round(peak / 1024);
   result.torch_peak_rss_mb = worker ? round(torchRss / 1024) : null;

@@ -6,6 +6,7 @@ import { flagOf, type Declared, type ParamDecl, type ParamRecord } from "../para
 import { checkPeftParams, getPeft, listPeft } from "../peft/index.js";
 import { checkMechanismParams, listPrivatizers, mechanismEntry } from "../privacy/index.js";
 import { TRAINING_DEFAULTS, type TrainingSpec } from "../split/spec.js";
+import { PRECISIONS, setPrecision, type Precision } from "../tensor/index.js";
 import type { MechanismSpec } from "../wire/index.js";
 import { UsageError, asUsage, inGroup, namesOption, type OptionDecl, type ParsedArgs } from "./options.js";
 
@@ -155,6 +156,22 @@ export function peftFrom(args: ParsedArgs): TrainingSpec["peft"] {
   return { name, params: paramsFromFlags(args, entry, listPeft(), "peft", checkPeftParams) };
 }
 
+/** The engine's GEMM precision, for every command that trains or infers (main.ts applies it). */
+export const PRECISION_OPTION: OptionDecl = {
+  name: "precision",
+  type: "string",
+  choices: [...PRECISIONS],
+  default: "fp32",
+  help: "matrix products in fp32, or bf16 with fp32 accumulation (oneDNN + AVX512_BF16; auto: bf16 where available)",
+  group: "Engine",
+};
+
+/** Sets the process-wide precision from --precision, when the command has the option. */
+export function applyPrecision(args: ParsedArgs): void {
+  const p = args.values.precision;
+  if (p !== undefined) asUsage(() => setPrecision(p as Precision));
+}
+
 export function trainingOptions(): OptionDecl[] {
   const d = TRAINING_DEFAULTS;
   const g = "Training";
@@ -195,6 +212,7 @@ export function trainingOptions(): OptionDecl[] {
       group: g,
     },
     { name: "seed", type: "int", min: 0, default: d.seed, help: "seed of shuffling, initialisation and dropout", group: g },
+    PRECISION_OPTION,
   ];
 }
 

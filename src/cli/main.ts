@@ -4,6 +4,7 @@
 // stderr. Exit codes: 0 success, 1 runtime error, 2 usage error (bad command, option or value).
 import { readFileSync } from "node:fs";
 import { ParamError } from "../params/index.js";
+import { applyPrecision } from "./flags.js";
 import { commandHelp, parseCommandArgs, UsageError, type Command } from "./options.js";
 import { errorLine } from "./render.js";
 import { command as bench } from "./commands/bench.js";
@@ -62,7 +63,9 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   try {
-    await c.run(parseCommandArgs(c.name, c.options(), rest));
+    const args = parseCommandArgs(c.name, c.options(), rest);
+    applyPrecision(args);
+    await c.run(args);
     return typeof process.exitCode === "number" ? process.exitCode : 0;
   } catch (e) {
     const err = e as Error;

@@ -5,6 +5,7 @@ export { tidy, keep, alloc, allocZeroed, release, memoryStats, trimPool } from "
 export * as ops from "./ops.js";
 // The addon itself stays inside src/tensor (test/tensor/rooms.test.ts checks); what others need of it:
 export { engineInfo, setThreads, type NativeInfo } from "./native.js";
+export { setPrecision, getPrecision, bf16Available, PRECISIONS, type Precision } from "./precision.js";
 export { Module, ModuleList } from "./module.js";
 export { Linear, LayerNorm, Embedding, Dropout, type LinearAdapter } from "./layers.js";
 export { Rng, NormalSampler, init, withDeferredInit, materializeInit, type RngState } from "./random.js";

@@ -6,7 +6,12 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 export interface NativeInfo {
+  /** A GEMM library is linked (oneDNN or OpenBLAS). */
   blas: boolean;
+  /** Which one takes the matrix products, chosen at build time. */
+  backend: "onednn" | "openblas" | "portable";
+  /** bf16 products are possible: oneDNN and a CPU with AVX512_BF16 (checked at run time). */
+  bf16: boolean;
   threads: number;
 }
 
@@ -36,6 +41,8 @@ export interface GemmArgs {
   ldc: number;
   strideC?: number;
   batch?: number;
+  /** Operands rounded to bf16, fp32 accumulation and output; ignored unless info().bf16. */
+  bf16?: boolean;
 }
 
 /** Row softmax of scale * x + mask over [rows, cols]; mask is [ceil(rows / rowsPerMask), cols]. */
@@ -132,6 +139,8 @@ export interface AttentionArgs {
   probs: Float32Array;
   dropP: number;
   dropMask: Uint8Array | null;
+  /** The attention products in bf16 (fp32 accumulation); softmax stays fp32. */
+  bf16?: boolean;
 }
 export interface AttentionForwardArgs extends AttentionArgs {
   /** Additive key mask [B, T]. */
@@ -209,7 +218,7 @@ function findAddon(): string {
   }
   throw new Error(
     "sap: the native engine is not built (build/Release/sap_native.node is missing). " +
-      "Run `npm ci` (or `npm run build:native`) in the package root; it needs g++ and, for speed, libopenblas-dev.",
+      "Run `npm ci` (or `npm run build:native`) in the package root; it needs g++ and, for speed, libdnnl-dev or libopenblas-dev.",
   );
 }
 
@@ -223,14 +232,14 @@ process.env.OPENBLAS_THREAD_TIMEOUT ??= "4";
 export const native: NativeAddon = require(findAddon()) as NativeAddon;
 
 let warned = false;
-/** Engine facts; warns once when the portable GEMM is in use (no OpenBLAS at build time). */
+/** Engine facts; warns once when the portable GEMM is in use (neither oneDNN nor OpenBLAS at build time). */
 export function engineInfo(): NativeInfo {
   const info = native.info();
   if (!info.blas && !warned && process.env.SAP_QUIET !== "1") {
     warned = true;
     process.emitWarning(
-      "sap: built without OpenBLAS; matrix products use the portable fallback and are several times slower. " +
-        "Install libopenblas-dev and run `npm rebuild` for full speed.",
+      "sap: built without oneDNN or OpenBLAS; matrix products use the portable fallback and are several times slower. " +
+        "Install libdnnl-dev (or libopenblas-dev) and run `npm rebuild` for full speed.",
     );
   }
   return info;

@@ -2,6 +2,7 @@
 // runs in the native addon, TypeScript only checks shapes and wires gradients.
 import { alloc, allocBytes, release } from "./memory.js";
 import { BinaryOp, UnaryOp, native } from "./native.js";
+import { gemmBf16 } from "./precision.js";
 import { Tensor, accumulateGrad, gradSink, record, shapeStr, sizeOf, type Shape } from "./tensor.js";
 
 const addInto = (x: Float32Array, y: Float32Array): void => native.axpy(1, x, y);
@@ -51,6 +52,7 @@ function mm(o: {
     ldc: N,
     strideC: M * N,
     batch: o.batch ?? 1,
+    bf16: gemmBf16(),
   });
 }
 
@@ -626,7 +628,9 @@ function attentionImpl(
   const dropMask = p > 0 ? allocBytes(B * H * T * T) : null;
   const [q, k, v] = qkv as [Float32Array, Float32Array, Float32Array];
   const seed = p > 0 ? opts.rng!.nextSeed() : 0;
-  native.attention({ q, k, v, ld, B, T, H, D, scale: sc, probs, dropP: p, dropMask, mask, causal, seed, ctx });
+  // One precision for both directions, fixed when the forward ran.
+  const bf16 = gemmBf16();
+  native.attention({ q, k, v, ld, B, T, H, D, scale: sc, probs, dropP: p, dropMask, mask, causal, seed, ctx, bf16 });
   return record("attention", ctx, [B, T, HD], inputs, (g) => {
     const sinks: GradSinkResult[] = [];
     const grads: Array<Float32Array | null> = [];
@@ -652,6 +656,7 @@ function attentionImpl(
       accQ: gq?.acc ?? false,
       accK: gk?.acc ?? false,
       accV: gv?.acc ?? false,
+      bf16,
     });
   });
 }

@@ -1,6 +1,7 @@
 // The native addon itself: GEMM in every transpose combination (and batched, with offsets and
-// strides) against a naive product, for the OpenBLAS build and for the portable fallback (built
-// here without BLAS into a scratch folder); argument-object errors name the field.
+// strides) against a naive product, for this build (oneDNN or OpenBLAS), for the build without
+// oneDNN (SAP_NO_DNNL) and for the portable fallback (SAP_NO_BLAS), both built here into scratch
+// folders; argument-object errors name the field.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
@@ -138,6 +139,25 @@ function nodeGyp(): string | null {
   return candidates.find((c): c is string => !!c && existsSync(c)) ?? null;
 }
 
+/** Builds the addon in a temp dir with extra environment (e.g. SAP_NO_BLAS=1) and loads it. */
+function buildVariant(prefix: string, env: Record<string, string>): NativeAddon {
+  const gyp = nodeGyp();
+  assert.ok(gyp, "node-gyp (bundled with npm) not found");
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  scratch.push(dir);
+  cpSync(join(repoRoot, "native"), join(dir, "native"), { recursive: true });
+  cpSync(join(repoRoot, "binding.gyp"), join(dir, "binding.gyp"));
+  symlinkSync(join(repoRoot, "node_modules"), join(dir, "node_modules"));
+  // Build against the headers of the running Node (no download), as npm is configured to.
+  const prefixDir = join(dirname(process.execPath), "..");
+  const nodedir =
+    process.env.npm_config_nodedir ?? (existsSync(join(prefixDir, "include", "node", "node.h")) ? prefixDir : undefined);
+  const args = [gyp, "rebuild", ...(nodedir ? [`--nodedir=${nodedir}`] : [])];
+  const r = spawnSync(process.execPath, args, { cwd: dir, env: { ...process.env, ...env }, encoding: "utf8" });
+  assert.equal(r.status, 0, `build with ${JSON.stringify(env)} failed:\n${r.stderr}`);
+  return createRequire(import.meta.url)(join(dir, "build", "Release", "sap_native.node")) as NativeAddon;
+}
+
 describe("native addon", () => {
   it("GEMM (this build) matches a naive product for all transposes", () => {
     checkGemm(native);
@@ -155,23 +175,27 @@ describe("native addon", () => {
   });
 
   it("the portable fallback builds without BLAS, says so, and computes the same products", () => {
-    const gyp = nodeGyp();
-    assert.ok(gyp, "node-gyp (bundled with npm) not found");
-    const dir = mkdtempSync(join(tmpdir(), "sap-fallback-"));
-    scratch.push(dir);
-    cpSync(join(repoRoot, "native"), join(dir, "native"), { recursive: true });
-    cpSync(join(repoRoot, "binding.gyp"), join(dir, "binding.gyp"));
-    symlinkSync(join(repoRoot, "node_modules"), join(dir, "node_modules"));
-    // Build against the headers of the running Node (no download), as npm is configured to.
-    const prefix = join(dirname(process.execPath), "..");
-    const nodedir =
-      process.env.npm_config_nodedir ?? (existsSync(join(prefix, "include", "node", "node.h")) ? prefix : undefined);
-    const args = [gyp, "rebuild", ...(nodedir ? [`--nodedir=${nodedir}`] : [])];
-    const r = spawnSync(process.execPath, args, { cwd: dir, env: { ...process.env, SAP_NO_BLAS: "1" }, encoding: "utf8" });
-    assert.equal(r.status, 0, `fallback build failed:\n${r.stderr}`);
-    const fallback = createRequire(import.meta.url)(join(dir, "build", "Release", "sap_native.node")) as NativeAddon;
+    const fallback = buildVariant("sap-fallback-", { SAP_NO_BLAS: "1" });
     assert.equal(fallback.info().blas, false);
+    assert.equal(fallback.info().backend, "portable");
     checkGemm(fallback);
     checkGemmBatched(fallback);
+  });
+
+  it("without oneDNN (SAP_NO_DNNL) it builds on OpenBLAS or the portable loop and runs fp32 (bf16 ignored)", () => {
+    const variant = buildVariant("sap-nodnnl-", { SAP_NO_DNNL: "1" });
+    const info = variant.info();
+    assert.notEqual(info.backend, "onednn");
+    assert.equal(info.bf16, false);
+    checkGemm(variant);
+    checkGemmBatched(variant);
+    // A bf16 request is answered in fp32 there: bit-identical to the plain call.
+    const a = new Float32Array(6 * 5).map((_, i) => Math.sin(i) + 1 / 3),
+      b = new Float32Array(5 * 4).map((_, i) => Math.cos(i) + 1 / 7);
+    const c1 = new Float32Array(24),
+      c2 = new Float32Array(24);
+    variant.gemm({ M: 6, N: 4, K: 5, a, lda: 5, b, ldb: 4, c: c1, ldc: 4 });
+    variant.gemm({ M: 6, N: 4, K: 5, a, lda: 5, b, ldb: 4, c: c2, ldc: 4, bf16: true });
+    assert.deepEqual(c2, c1);
   });
 });

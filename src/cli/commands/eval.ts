@@ -10,7 +10,7 @@ import { budgetOf, describeParams } from "../../params/index.js";
 import { checkPeftParams } from "../../peft/index.js";
 import { listPrivatizers } from "../../privacy/index.js";
 import { readDocuments } from "../../train/corpus.js";
-import { DATA_OPTIONS, datasetFrom, modelAndOut } from "../flags.js";
+import { DATA_OPTIONS, PRECISION_OPTION, datasetFrom, modelAndOut } from "../flags.js";
 import { UsageError, asMismatchUsage, asUsage, namesOption, required, type Command, type ParsedArgs } from "../options.js";
 import { printJson, printLine, terminalProgress } from "../render.js";
 
@@ -20,6 +20,7 @@ export const command: Command = {
     "privacy evaluation: fine-tune and attack over mechanisms × budgets × seeds; JSON, CSV, SVG plot, Markdown/HTML report",
   usage: ["sap eval privacy --model DIR (--task NAME | --train FILE ...) --out DIR [options]"],
   options: () => [
+    PRECISION_OPTION,
     ...modelAndOut(
       "where results and the report go; the same sweep resumes there and may grow its grid (a different one is refused)",
     ),

@@ -1,5 +1,6 @@
 // `sap predict`: a tuned adapter through the same split path as training (bottom -> privatizer -> top).
 import { predictTexts } from "../../train/predict.js";
+import { PRECISION_OPTION } from "../flags.js";
 import { UsageError, required, type Command } from "../options.js";
 import { printPredictions } from "../render.js";
 
@@ -13,6 +14,7 @@ export const command: Command = {
     { name: "text", type: "string", multiple: true, placeholder: "TEXT", help: "a text to classify" },
     { name: "noise-seed", type: "int", min: 0, help: "seeded privacy noise (experiments only)" },
     { name: "json", type: "boolean", help: "print the predictions as one JSON object" },
+    PRECISION_OPTION,
   ],
   examples: ['sap predict --model models/sap-bert-mini --adapter runs/sst2-cti/adapter --text "a gripping, funny film"'],
   async run(args) {

@@ -2,6 +2,7 @@
 // and a held-out metric.
 import { readFileSync } from "node:fs";
 import { PRESETS, pretrain } from "../../train/pretrain.js";
+import { PRECISION_OPTION } from "../flags.js";
 import { UsageError, inGroup, required, type Command } from "../options.js";
 import { printJson, printLine, terminalProgress } from "../render.js";
 
@@ -37,6 +38,7 @@ export const command: Command = {
     ]),
     { name: "resume", type: "boolean", help: "continue from the checkpoint in --out" },
     { name: "json", type: "boolean", help: "print the summary as one JSON object" },
+    PRECISION_OPTION,
   ],
   examples: [
     "sap pretrain --preset sap-bert-mini --tokenizer models/sap-bert-mini --data ../shared/data/corpora --out runs/pretrain --steps 5000",
