@@ -5,7 +5,6 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import fc from "fast-check";
 import { SapApiError, type SapClient } from "../../src/client/sdk.js";
-import type { JobSpec } from "../../src/wire/index.js";
 import type { RunningServer } from "../../src/server/http.js";
 import {
   DType,
@@ -18,29 +17,12 @@ import {
   toHalf,
   type Frame,
 } from "../../src/wire/index.js";
-import { cleanup, clientFor, startTestServer, tempDir } from "./helpers.js";
+import { cleanup, clientFor, startTestServer, tempDir, tinyJobSpec } from "./helpers.js";
 
 const dirs: string[] = [];
 after(() => cleanup(dirs));
 
-const spec: JobSpec = {
-  model: "tiny-bert",
-  split: 1,
-  labels: ["negative", "positive"],
-  peft: { name: "lora", params: {} },
-  privatizer: { name: "dchi", params: { eta: 100 } },
-  hyper: {
-    epochs: 1,
-    stepsPerEpoch: 4,
-    batchSize: 2,
-    lr: 1e-3,
-    warmupRatio: 0,
-    weightDecay: 0.01,
-    clip: 1,
-    seed: 1,
-    maxSeqLen: 8,
-  },
-};
+const spec = tinyJobSpec();
 
 function batch(seq: number, opts: { B?: number; T?: number; d?: number; fill?: number } = {}): Frame {
   const { B = 2, T = 4, d = 32 } = opts;

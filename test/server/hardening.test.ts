@@ -8,30 +8,13 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { SapApiError, type SapClient } from "../../src/client/sdk.js";
 import type { RunningServer } from "../../src/server/http.js";
-import { DType, MessageType, encodeFrame, type Frame, type JobSpec } from "../../src/wire/index.js";
-import { cleanup, clientFor, startTestServer, tempDir } from "./helpers.js";
+import { DType, MessageType, encodeFrame, type Frame } from "../../src/wire/index.js";
+import { cleanup, clientFor, startTestServer, tempDir, tinyJobSpec } from "./helpers.js";
 
 const dirs: string[] = [];
 after(() => cleanup(dirs));
 
-const spec: JobSpec = {
-  model: "tiny-bert",
-  split: 1,
-  labels: ["negative", "positive"],
-  peft: { name: "lora", params: {} },
-  privatizer: { name: "dchi", params: { eta: 100 } },
-  hyper: {
-    epochs: 1,
-    stepsPerEpoch: 6,
-    batchSize: 2,
-    lr: 1e-3,
-    warmupRatio: 0,
-    weightDecay: 0.01,
-    clip: 1,
-    seed: 1,
-    maxSeqLen: 8,
-  },
-};
+const spec = tinyJobSpec({ stepsPerEpoch: 6 });
 
 function batch(seq: number, opts: { B?: number; T?: number; scale?: number; predict?: boolean } = {}): Uint8Array {
   const { B = 2, T = 4, scale = 1 } = opts;

@@ -2,7 +2,7 @@
 // on the same port, it lists the job again and resumes it from its last checkpoint while the
 // client, which kept every not-yet-durable step, reconnects and replays what the server lost.
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
@@ -10,8 +10,8 @@ import { clientFinetune } from "../../src/client/finetune.js";
 import { SapClient } from "../../src/client/sdk.js";
 import { loadTask } from "../../src/data/index.js";
 import { Store } from "../../src/server/store.js";
-import { dataPath, repoRoot } from "../paths.js";
-import { cleanup, serverConfigJson, tempDir } from "./helpers.js";
+import { dataPath } from "../paths.js";
+import { cleanup, serverConfigJson, tempDir, spawnServer } from "./helpers.js";
 
 const dirs: string[] = [];
 const children: ChildProcess[] = [];
@@ -19,24 +19,6 @@ after(() => {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
   cleanup(dirs);
 });
-
-const cli = join(repoRoot, "dist", "src", "cli", "main.js");
-
-function spawnServer(configFile: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [cli, "serve", "--config", configFile], { stdio: ["ignore", "pipe", "pipe"] });
-  children.push(child);
-  let err = "";
-  child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
-  return new Promise((resolve, reject) => {
-    let out = "";
-    child.stdout!.on("data", (d: Buffer) => {
-      out += d.toString();
-      const m = /listening on (\S+)/.exec(out);
-      if (m) resolve({ child, url: m[1]! });
-    });
-    child.once("exit", (code) => reject(new Error(`server exited (${code}) before listening: ${err}`)));
-  });
-}
 
 describe("server crash", () => {
   it("after kill -9 and restart the job is listed and resumes from its last durable step to the end", async () => {
@@ -49,7 +31,7 @@ describe("server crash", () => {
     const store = new Store(join(dataDir, "data", "sap.db"));
     const { key } = store.createKey("acme");
     store.close();
-    let { child, url } = await spawnServer(configFile);
+    let { child, url } = await spawnServer(configFile, children);
     writeFileSync(configFile, JSON.stringify({ ...config, port: Number(new URL(url).port) }));
 
     const client = new SapClient({ server: url, key, reconnectTimeoutMs: 30_000 });
@@ -83,7 +65,7 @@ describe("server crash", () => {
             await new Promise((r) => child.once("exit", r));
             // Restart a moment later: the client's next step meets a refused connection first.
             restarted = new Promise<void>((r) => setTimeout(r, 300)).then(async () => {
-              ({ child, url } = await spawnServer(configFile));
+              ({ child, url } = await spawnServer(configFile, children));
             });
           } else if (ack.seq === 5) {
             const jobs = (await client.listJobs()).jobs;

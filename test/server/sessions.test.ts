@@ -11,29 +11,12 @@ import { describe, it } from "node:test";
 import { parseServerConfig } from "../../src/server/config.js";
 import { JobManager } from "../../src/server/jobs.js";
 import { Store } from "../../src/server/store.js";
-import { DType, MessageType, encodeFrame, type JobSpec } from "../../src/wire/index.js";
-import { cleanup, serverConfigJson, tempDir } from "./helpers.js";
+import { DType, MessageType, encodeFrame } from "../../src/wire/index.js";
+import { cleanup, serverConfigJson, tempDir, tinyJobSpec } from "./helpers.js";
 
 const CAP = 4;
 
-const spec: JobSpec = {
-  model: "tiny-bert",
-  split: 1,
-  labels: ["negative", "positive"],
-  peft: { name: "lora", params: {} },
-  privatizer: { name: "dchi", params: { eta: 100 } },
-  hyper: {
-    epochs: 1,
-    stepsPerEpoch: 1,
-    batchSize: 2,
-    lr: 1e-3,
-    warmupRatio: 0,
-    weightDecay: 0,
-    clip: 1,
-    seed: 1,
-    maxSeqLen: 8,
-  },
-};
+const spec = tinyJobSpec({ stepsPerEpoch: 1, weightDecay: 0 });
 
 const predictFrame = encodeFrame({
   type: MessageType.PredictBatch,

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
 import { createHash } from "node:crypto";
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { clientUpload } from "../../src/client/upload.js";
@@ -16,7 +16,7 @@ import { readConfig } from "../../src/models/checkpoint.js";
 import { finetune } from "../../src/train/finetune.js";
 import { batchToFrame, type JobView, type WireBatch } from "../../src/wire/index.js";
 import { dataPath, fixture, repoRoot } from "../paths.js";
-import { cleanup, clientFor, serverConfigJson, startTestServer, tempDir } from "./helpers.js";
+import { cleanup, clientFor, serverConfigJson, startTestServer, tempDir, spawnServer } from "./helpers.js";
 
 const dirs: string[] = [];
 const children: ChildProcess[] = [];
@@ -24,25 +24,6 @@ after(() => {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
   cleanup(dirs);
 });
-
-const cli = join(repoRoot, "dist", "src", "cli", "main.js");
-
-/** `sap serve` as a child process, resolved once it listens. */
-function spawnServer(configFile: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [cli, "serve", "--config", configFile], { stdio: ["ignore", "pipe", "pipe"] });
-  children.push(child);
-  let err = "";
-  child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
-  return new Promise((resolve, reject) => {
-    let out = "";
-    child.stdout!.on("data", (d: Buffer) => {
-      out += d.toString();
-      const m = /listening on (\S+)/.exec(out);
-      if (m) resolve({ child, url: m[1]! });
-    });
-    child.once("exit", (code) => reject(new Error(`server exited (${code}) before listening: ${err}`)));
-  });
-}
 
 /** kill -9, resolved once the process is gone. */
 function killed(child: ChildProcess): Promise<void> {
@@ -190,7 +171,7 @@ describe("upload mode", () => {
     const store = new Store(join(dataDir, "sap.db"));
     const { key } = store.createKey("acme");
     store.close();
-    const first = await spawnServer(configFile);
+    const first = await spawnServer(configFile, children);
     let child = first.child;
     const url = first.url;
     writeFileSync(configFile, JSON.stringify({ ...config, port: Number(new URL(url).port) }));
@@ -213,7 +194,7 @@ describe("upload mode", () => {
         }),
         /customer stopped after 3 chunks/,
       );
-      ({ child } = await spawnServer(configFile));
+      ({ child } = await spawnServer(configFile, children));
       assert.deepEqual((await client.uploadStatus(jobId)).received, [0, 1, 2]);
       const res = await clientUpload({ ...opts, jobId, wait: false, selfCheck: false });
       assert.equal(res.upload.chunksSkipped, 3);
@@ -232,7 +213,7 @@ describe("upload mode", () => {
       const mid = await waitFor(client, jobId, (j) => j.step >= 2 || j.status !== "running", 120_000, 5);
       await killed(child);
       assert.ok(mid.status === "running" && mid.step < 64, `killed at step ${mid.step} (${mid.status})`);
-      ({ child } = await spawnServer(configFile));
+      ({ child } = await spawnServer(configFile, children));
       const done = await waitFor(client, jobId, (j) => j.status !== "running");
       assert.equal(done.status, "completed", done.error);
       assert.equal(done.step, 64);
