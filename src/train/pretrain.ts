@@ -1,7 +1,7 @@
 // `sap pretrain`: masked-LM pre-training of a BERT encoder (or causal LM for GPT-2) on text
 // files, with packing, periodic checkpoints, --resume and a held-out metric. The loop reads top
 // to bottom: data -> model -> steps (forward, backward, clip, AdamW) -> eval -> checkpoint.
-import { copyFileSync, existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { BertForMaskedLM, type EncoderBatch } from "../models/bert.js";
 import { createModel, loadPretrained, readConfig, savePretrained } from "../models/checkpoint.js";
@@ -52,6 +52,8 @@ export interface PretrainOptions {
   outDir: string;
   seqLen: number;
   batchSize: number;
+  /** Micro-batches of batchSize per optimizer step (gradient accumulation); default 1. */
+  accumulate?: number;
   steps: number;
   lr: number;
   warmupSteps: number;
@@ -65,6 +67,12 @@ export interface PretrainOptions {
   /** GloVe vectors aligned to the vocabulary ([V, d] "embeddings" + "present"), projected to the hidden size. */
   gloveInit?: string;
   resume: boolean;
+  /**
+   * Restart rule, for a campaign resumed from the committed snapshot (fp16 weights and
+   * pretrain-state.json in outDir, no optimizer state): AdamW's moments start from zero and the
+   * learning rate ramps up again over this many steps. Default 200.
+   */
+  rewarmSteps?: number;
   onProgress?: ProgressListener;
 }
 
@@ -74,6 +82,12 @@ export interface PretrainState {
   cursor: number;
   elapsedSeconds: number;
   tokensSeen: number;
+  /** CPU time of this process over all runs (user + system, all threads). */
+  cpuSeconds?: number;
+  /** Steps at which a run restarted from the snapshot with fresh optimizer moments. */
+  restarts?: number[];
+  /** What a resumed run must match for the data order and masks to continue unchanged. */
+  schedule?: { seqLen: number; batchSize: number; accumulate: number; seed: number; maskProb: number };
   history: Array<{ step: number; trainLoss: number; heldoutLoss: number; heldoutAccuracy: number; heldoutPerplexity: number }>;
 }
 
@@ -219,18 +233,54 @@ export function initEmbeddingsFromGlove(model: LmModel, path: string, rng: Rng):
   return n;
 }
 
+/** The loop state beside the fp16 weights in --out: what a campaign commits to survive new machines. */
+export const SNAPSHOT_STATE = "pretrain-state.json";
+
+const TOKENIZER_FILES = [
+  "vocab.txt",
+  "tokenizer.json",
+  "tokenizer_config.json",
+  "vocab.json",
+  "merges.txt",
+  "special_tokens_map.json",
+];
+
+/**
+ * The model as a Hugging Face folder (fp16 weights, config, tokenizer) plus the loop state, in
+ * --out. With the full checkpoint gone, `--resume` continues from it by the restart rule.
+ */
+function saveSnapshot(model: LmModel, config: EncoderConfig, opts: PretrainOptions, state: PretrainState): void {
+  savePretrained(model, config, opts.outDir, { dtype: "F16" });
+  for (const f of readdirSync(opts.tokenizerDir))
+    if (TOKENIZER_FILES.includes(f) && !existsSync(join(opts.outDir, f)))
+      copyFileSync(join(opts.tokenizerDir, f), join(opts.outDir, f));
+  const tmp = join(opts.outDir, `${SNAPSHOT_STATE}.tmp-${process.pid}`);
+  writeFileSync(tmp, JSON.stringify(state, null, 2) + "\n");
+  renameSync(tmp, join(opts.outDir, SNAPSHOT_STATE));
+}
+
 export async function pretrain(opts: PretrainOptions): Promise<PretrainResult> {
   const emit = opts.onProgress ?? (() => {});
   const tok = loadTokenizer(opts.tokenizerDir);
   const rng = new Rng(opts.seed);
 
+  const accumulate = opts.accumulate ?? 1;
+  if (!Number.isInteger(accumulate) || accumulate < 1) throw new Error(`accumulate must be an integer >= 1, got ${accumulate}`);
+  const ckptDir = join(opts.outDir, "checkpoint");
+  const snapshotFile = join(opts.outDir, SNAPSHOT_STATE);
+  const fullResume = opts.resume && existsSync(join(ckptDir, "state.json"));
+  // Without the full checkpoint (a new machine), a campaign continues from its committed snapshot.
+  const snapshotResume =
+    opts.resume && !fullResume && existsSync(snapshotFile) && existsSync(join(opts.outDir, "model.safetensors"));
+  const modelDir = snapshotResume ? opts.outDir : opts.modelDir;
+
   // Model: continue from a directory, or a new one from a preset/config.
   let model: LmModel;
   let config: EncoderConfig;
-  if (opts.modelDir) {
-    const loaded = loadPretrained(opts.modelDir, { task: readConfig(opts.modelDir).modelType === "gpt2" ? "lm" : "mlm" });
+  if (modelDir) {
+    const loaded = loadPretrained(modelDir, { task: readConfig(modelDir).modelType === "gpt2" ? "lm" : "mlm" });
     if (!(loaded.model instanceof BertForMaskedLM || loaded.model instanceof GPT2LMHeadModel))
-      throw new Error(`${opts.modelDir}: pre-training needs a BERT (masked LM) or GPT-2 (causal LM) model`);
+      throw new Error(`${modelDir}: pre-training needs a BERT (masked LM) or GPT-2 (causal LM) model`);
     model = loaded.model;
     config = loaded.config;
   } else {
@@ -282,18 +332,50 @@ export async function pretrain(opts: PretrainOptions): Promise<PretrainResult> {
   const params = model.parameters();
   const opt = new AdamW(params, { lr: opts.lr, weightDecay: opts.weightDecay, noDecay: (p) => p.ndim < 2 });
   mkdirSync(opts.outDir, { recursive: true });
-  const ckptDir = join(opts.outDir, "checkpoint");
-  let state: PretrainState = { step: 0, epoch: 0, cursor: 0, elapsedSeconds: 0, tokensSeen: 0, history: [] };
-  if (opts.resume && existsSync(join(ckptDir, "state.json"))) {
-    state = loadTrainerCheckpoint<PretrainState>(ckptDir, model, opt);
+  const schedule = { seqLen: opts.seqLen, batchSize: opts.batchSize, accumulate, seed: opts.seed, maskProb: opts.maskProb };
+  let state: PretrainState = {
+    step: 0,
+    epoch: 0,
+    cursor: 0,
+    elapsedSeconds: 0,
+    tokensSeen: 0,
+    cpuSeconds: 0,
+    restarts: [],
+    schedule,
+    history: [],
+  };
+  if (fullResume || snapshotResume) {
+    const from = fullResume ? ckptDir : snapshotFile;
+    state = fullResume
+      ? loadTrainerCheckpoint<PretrainState>(ckptDir, model, opt)
+      : (JSON.parse(readFileSync(snapshotFile, "utf8")) as PretrainState);
+    // The data order and the masks follow from these; a resumed run that changed them would
+    // silently train on another schedule than the one its state describes.
+    for (const k of Object.keys(schedule) as Array<keyof typeof schedule>)
+      if (state.schedule && state.schedule[k] !== schedule[k])
+        throw new Error(
+          `${from}: the run was made with ${k} ${state.schedule[k]}, not ${schedule[k]}; resume with the same value`,
+        );
+    state.schedule = schedule;
+    state.restarts ??= [];
+    if (snapshotResume) state.restarts.push(state.step);
     emit({
       task: "pretrain",
       done: state.step,
       total: opts.steps,
       unit: "steps",
-      message: `resumed from ${ckptDir} at step ${state.step}`,
+      message: fullResume
+        ? `resumed from ${ckptDir} at step ${state.step}`
+        : `resumed from the snapshot in ${opts.outDir} at step ${state.step} (fp16 weights, fresh optimizer moments, learning rate re-warmed over ${opts.rewarmSteps ?? 200} steps)`,
     });
   }
+  const rewarm = opts.rewarmSteps ?? 200;
+  /** The schedule's factor, times the restart rule's ramp after a restart from the snapshot. */
+  const lrFactor = (step: number): number => {
+    const last = state.restarts?.length ? state.restarts[state.restarts.length - 1]! : -1;
+    const ramp = last >= 0 && step - last < rewarm ? (step - last + 1) / rewarm : 1;
+    return linearWarmupDecay(step, opts.warmupSteps, opts.steps) * ramp;
+  };
 
   const epochOrder = (epoch: number): number[] => new Rng(opts.seed + 1000 * (epoch + 1)).shuffle([...train.keys()]);
   let perm = epochOrder(state.epoch);
@@ -322,43 +404,58 @@ export async function pretrain(opts: PretrainOptions): Promise<PretrainResult> {
   const meter = new RateMeter(state.step);
   const elapsedBefore = state.elapsedSeconds;
   let recentLoss = Number.NaN;
+  const cpuBefore = state.cpuSeconds ?? 0;
+  const cpuStart = process.cpuUsage();
   const checkpoint = (): void => {
     state.elapsedSeconds = elapsedBefore + meter.elapsedSeconds();
+    const cpu = process.cpuUsage(cpuStart);
+    state.cpuSeconds = cpuBefore + (cpu.user + cpu.system) / 1e6;
     saveTrainerCheckpoint(ckptDir, model, opt, state, { "config.json": JSON.stringify({ ...config.raw }, null, 2) });
+    saveSnapshot(model, config, opts, state);
     emit({ task: "pretrain", done: state.step, total: opts.steps, unit: "steps", message: `checkpoint at step ${state.step}` });
   };
 
   model.train();
   while (state.step < opts.steps) {
-    if (state.cursor + opts.batchSize > perm.length) {
-      state.epoch++;
-      state.cursor = 0;
-      perm = epochOrder(state.epoch);
+    opt.lr = opts.lr * lrFactor(state.step);
+    // One optimizer step over `accumulate` micro-batches; each loss is scaled so the summed
+    // gradient is the mean over all of them, as one batch of accumulate x batchSize would give.
+    let loss = 0;
+    let stepTokens = 0;
+    for (let micro = 0; micro < accumulate; micro++) {
+      if (state.cursor + opts.batchSize > perm.length) {
+        state.epoch++;
+        state.cursor = 0;
+        perm = epochOrder(state.epoch);
+      }
+      const blocks = perm.slice(state.cursor, state.cursor + opts.batchSize).map((i) => train[i]!);
+      state.cursor += opts.batchSize;
+      // Masks depend only on (seed, step, micro-batch): a resumed run sees the same batches.
+      const maskSeed = accumulate === 1 ? opts.seed * 7919 + state.step : opts.seed * 7919 + state.step * accumulate + micro;
+      const b = buildBatch(model, blocks, tok, new Rng(maskSeed), opts.maskProb, specials);
+      stepTokens += b.batch.batchSize * b.batch.seqLen;
+      loss += tidy(() => {
+        const r = lmLoss(model, b);
+        backward(accumulate === 1 ? r.loss : ops.affine(r.loss, 1 / accumulate));
+        return r.loss.item() / accumulate;
+      });
     }
-    const blocks = perm.slice(state.cursor, state.cursor + opts.batchSize).map((i) => train[i]!);
-    state.cursor += opts.batchSize;
-    // Masks depend only on (seed, step): a resumed run sees the same batches.
-    const b = buildBatch(model, blocks, tok, new Rng(opts.seed * 7919 + state.step), opts.maskProb, specials);
-    opt.lr = opts.lr * linearWarmupDecay(state.step, opts.warmupSteps, opts.steps);
-    const loss = tidy(() => {
-      const r = lmLoss(model, b);
-      backward(r.loss);
+    tidy(() => {
       clipGradNorm(params, opts.clip);
       opt.step();
       opt.zeroGrad();
-      return r.loss.item();
     });
     if (!Number.isFinite(loss)) throw new Error(`loss became ${loss} at step ${state.step}; lower --lr or check the data`);
     recentLoss = Number.isNaN(recentLoss) ? loss : 0.98 * recentLoss + 0.02 * loss;
     state.step++;
-    state.tokensSeen += b.batch.batchSize * b.batch.seqLen;
+    state.tokensSeen += stepTokens;
     const rate = meter.rate(state.step);
     emit({
       task: "pretrain",
       done: state.step,
       total: opts.steps,
       unit: "steps",
-      rate: rate * b.batch.batchSize * b.batch.seqLen,
+      rate: rate * stepTokens,
       rateUnit: "tok",
       etaSeconds: meter.eta(state.step, opts.steps),
       metrics: { loss: recentLoss, lr: opt.lr },
@@ -391,12 +488,6 @@ export async function pretrain(opts: PretrainOptions): Promise<PretrainResult> {
     heldoutAccuracy: Number.NaN,
     heldoutPerplexity: Number.NaN,
   };
-  savePretrained(model, config, opts.outDir, { dtype: "F16" });
-  for (const f of readdirSync(opts.tokenizerDir))
-    if (
-      ["vocab.txt", "tokenizer.json", "tokenizer_config.json", "vocab.json", "merges.txt", "special_tokens_map.json"].includes(f)
-    )
-      copyFileSync(join(opts.tokenizerDir, f), join(opts.outDir, f));
   const result: PretrainResult = {
     ...state,
     outDir: opts.outDir,
