@@ -10,6 +10,7 @@ import { existsSync } from "node:fs";
 import { loadavg } from "node:os";
 import { resolve } from "node:path";
 import { loadTask } from "../data/index.js";
+import { readConfig } from "../models/index.js";
 import { loadTokenizer } from "../models/tokenizers/index.js";
 import { bf16Available, engineInfo } from "../tensor/index.js";
 import type { FinetuneRoundReply, FinetuneWorkerReady, FinetuneWorkerSetup } from "./finetune-worker.js";
@@ -116,11 +117,20 @@ export async function benchFinetune(opts: FinetuneBenchOptions): Promise<Finetun
   const progress = opts.onProgress ?? (() => {});
   const modelDir = resolve(opts.modelDir);
   if (!existsSync(modelDir)) throw new Error(`model folder ${opts.modelDir} not found`);
-  const { batches, labels, realTokens } = benchBatches(opts);
+  const config = readConfig(modelDir);
+  if (config.modelType !== "bert")
+    throw new Error(`bench finetune compares BERT models; ${opts.modelDir} is ${config.modelType}`);
+  if (opts.split > config.numLayers - 1)
+    throw new Error(
+      `--split ${opts.split} leaves no top layer: ${opts.modelDir} has ${config.numLayers} layers (k from 0 to ${config.numLayers - 1})`,
+    );
+  if (opts.seq > config.maxPositions) throw new Error(`--seq ${opts.seq} exceeds the model's ${config.maxPositions} positions`);
   const info = engineInfo();
-  const hf = opts.hf ? findHfPython(opts.python) : { python: null, why: "--no-hf" };
+  const hf = opts.hf ? findHfPython(opts.python) : { python: null, why: "--no-torch" };
   const hfWhy = hf.python ? null : (hf as { why: string }).why;
+  if (hfWhy && opts.python) throw new Error(`--python ${opts.python} cannot run the Hugging Face side: ${hfWhy}`);
   if (hfWhy) progress(`Hugging Face side skipped: ${hfWhy}`);
+  const { batches, labels, realTokens } = benchBatches(opts);
   const sapBf16 = bf16Available();
   if (opts.precisions.includes("bf16") && !sapBf16)
     progress(`sap bf16 skipped: this build/CPU has no bf16 GEMMs (backend ${info.backend}; needs oneDNN and AVX512_BF16)`);

@@ -108,12 +108,10 @@ export const command: Command = {
     if (extra !== undefined) throw new UsageError(`unexpected argument ${JSON.stringify(extra)}`);
     const progress = (m: string): void => note(`bench: ${m}`);
     // --append: results accumulate as JSON lines (experiments/*.jsonl), one run per line.
+    // Its folder is made before the work, so that a bad path fails before, not after, a long run.
+    if (v.append) mkdirSync(dirname(v.append as string), { recursive: true });
     const finish = (res: object, table: () => void): void => {
-      if (v.append) {
-        const file = v.append as string;
-        mkdirSync(dirname(file), { recursive: true });
-        appendFileSync(file, JSON.stringify(res) + "\n");
-      }
+      if (v.append) appendFileSync(v.append as string, JSON.stringify(res) + "\n");
       if (v.json) printJson(res);
       else table();
     };
