@@ -146,6 +146,8 @@ export async function benchFinetune(opts: FinetuneBenchOptions): Promise<Finetun
     batches,
     ...HYPER,
   });
+  // The same environment for both sides: both GEMM libraries run on libgomp, so OMP_NUM_THREADS and
+  // whatever OMP_WAIT_POLICY the user has set apply alike (unset: libgomp's default, briefly spinning).
   const threadsEnv = { SAP_THREADS: String(opts.threads), OMP_NUM_THREADS: String(opts.threads) };
   const workers = new Map<Variant, LineWorker>();
   const ready = new Map<Variant, FinetuneWorkerReady & { torch?: string; transformers?: string; peft?: string }>();
@@ -160,11 +162,7 @@ export async function benchFinetune(opts: FinetuneBenchOptions): Promise<Finetun
       if (hf.python)
         workers.set(
           `hf_${p}`,
-          new LineWorker(`Hugging Face ${p} worker`, hf.python, [benchScript("hf_peft_finetune.py")], {
-            ...threadsEnv,
-            // An idle PyTorch must not spin on the cores while sap runs (and the other way round).
-            OMP_WAIT_POLICY: "PASSIVE",
-          }),
+          new LineWorker(`Hugging Face ${p} worker`, hf.python, [benchScript("hf_peft_finetune.py")], threadsEnv),
         );
     }
     progress(`loading the model in ${workers.size} worker processes`);
