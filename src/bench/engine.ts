@@ -1,14 +1,12 @@
 // `sap bench engine`: one BERT layer, forward + backward, ours against PyTorch in the same run,
 // each in fp32 and in bf16 mixed precision (ours: bf16 GEMMs on oneDNN; PyTorch: CPU autocast)
 // where available. The variants alternate round by round (the machine is noisy); we report medians.
-import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from "node:child_process";
-import { existsSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { createInterface } from "node:readline";
-import { fileURLToPath } from "node:url";
+// Every distinct PyTorch found runs (e.g. the venv's 2.13 and Debian's python3-torch 1.13): the
+// newest under the torch_* keys, the others under torch<major><minor>_*; what is absent is said.
 import { BertLayer, additiveMask, type BertConfig } from "../models/bert.js";
 import { LoraAdapter } from "../peft/lora/layer.js";
 import { Rng, Tensor, backward, bf16Available, engineInfo, getPrecision, setPrecision, tidy } from "../tensor/index.js";
+import { LineWorker, benchScript, findTorches, newestFirst, type FoundTorch } from "./worker.js";
 
 export interface LayerShape {
   name: "base" | "small";
@@ -93,58 +91,49 @@ function runOurs(l: LayerShape, mode: "full" | "lora", opts: EngineBenchOptions)
   return times;
 }
 
-/** The first Python that imports torch: $SAP_TORCH_PYTHON, $SAP_PYTHON, Debian's /usr/bin/python3, python3 on PATH. */
-export function findTorchPython(): { python: string; version: string } | null {
-  const candidates = [process.env.SAP_TORCH_PYTHON, process.env.SAP_PYTHON, "/usr/bin/python3", "python3"].filter(
-    (p): p is string => !!p,
-  );
-  for (const python of candidates) {
-    if (python.includes("/") && !existsSync(python)) continue;
-    const r = spawnSync(python, ["-c", "import torch; print(torch.__version__)"], { encoding: "utf8", timeout: 60_000 });
-    if (r.status === 0) return { python, version: r.stdout.trim() };
-  }
-  return null;
-}
-
-export function torchAvailable(): boolean {
-  return findTorchPython() !== null;
+/** The PyTorch builds to compare against, newest first (see worker.ts for where we look). */
+export function enginePytorches(): { found: FoundTorch[]; absent: string[] } {
+  const { found, absent } = findTorches();
+  return { found: newestFirst(found), absent };
 }
 
 type TorchReply = { ms: number[]; maxrss_kb: number; bf16: boolean };
 
-class TorchWorker {
-  private readonly proc: ChildProcessWithoutNullStreams;
-  private readonly lines: AsyncIterableIterator<string>;
-
-  constructor(python: string, threads: number) {
-    const here = dirname(fileURLToPath(import.meta.url));
-    let script = join(here, "..", "..", "bench", "torch_layer.py");
-    if (!existsSync(script)) script = join(here, "..", "..", "..", "bench", "torch_layer.py");
-    this.proc = spawn(python, [script, String(threads)], {
-      env: { ...process.env, OMP_WAIT_POLICY: "PASSIVE", OMP_NUM_THREADS: String(threads) },
-    });
-    this.proc.stderr.on("data", (d: Buffer) => process.stderr.write(d));
-    this.lines = createInterface({ input: this.proc.stdout })[Symbol.asyncIterator]();
-  }
-
-  async run(req: object): Promise<TorchReply> {
-    this.proc.stdin.write(JSON.stringify(req) + "\n");
-    const next = await this.lines.next();
-    if (next.done) throw new Error("PyTorch reference process exited early");
-    return JSON.parse(next.value) as TorchReply;
-  }
-
-  close(): void {
-    this.proc.stdin.end();
-  }
+/** One PyTorch build under comparison: its worker, and the key prefix its results go under. */
+interface TorchSide {
+  torch: FoundTorch;
+  worker: LineWorker;
+  /** "torch" for the newest (the keys bench engine always had), "torch113" etc. for the others. */
+  prefix: string;
+  bf16: boolean;
+  rss: number;
 }
 
-type Variant = "ours" | "ours_bf16" | "torch" | "torch_bf16";
+function torchWorker(t: FoundTorch, threads: number): LineWorker {
+  return new LineWorker(
+    `PyTorch ${t.version} (${t.python})`,
+    t.python,
+    [benchScript("torch_layer.py"), String(threads)],
+    {
+      OMP_WAIT_POLICY: "PASSIVE",
+      OMP_NUM_THREADS: String(threads),
+    },
+    { echoStderr: true },
+  );
+}
 
 export async function benchEngine(opts: EngineBenchOptions): Promise<EngineBenchResult> {
   const info = engineInfo();
-  const py = opts.torch ? findTorchPython() : null;
-  const worker = py ? new TorchWorker(py.python, info.threads) : null;
+  const torches = opts.torch ? enginePytorches() : { found: [], absent: [] };
+  const sides: TorchSide[] = torches.found.map((t, i) => ({
+    torch: t,
+    worker: torchWorker(t, info.threads),
+    prefix: i === 0 ? "torch" : `torch${(t.version.match(/\d+/g) ?? []).slice(0, 2).join("")}`,
+    // PyTorch's autocast may be missing (old builds); the first bf16 reply says.
+    bf16: true,
+    rss: 0,
+  }));
+  const primary = sides[0];
   const ourBf16 = bf16Available();
   const result: EngineBenchResult = {
     threads: info.threads,
@@ -154,78 +143,99 @@ export async function benchEngine(opts: EngineBenchOptions): Promise<EngineBench
     seq: opts.seq,
     rounds: opts.rounds,
     iters_per_round: opts.iters,
-    torch: py !== null,
-    torch_python: py?.python ?? null,
-    torch_version: py?.version ?? null,
+    torch: primary !== undefined,
+    torch_python: primary?.torch.python ?? null,
+    torch_version: primary?.torch.version ?? null,
+    // Every PyTorch found and run (the newest's results are the torch_* keys; the others' carry their version).
+    torch_ran: sides.map((s) => `${s.torch.version} (${s.torch.python}) as ${s.prefix}_*`).join("; ") || null,
+    torch_absent: opts.torch ? torches.absent.join("; ") || null : "--no-torch",
   };
-  let torchRss = 0;
-  // PyTorch's autocast may be missing (old builds); the first bf16 reply says.
-  let torchBf16 = worker !== null;
+  for (const a of torches.absent) opts.onProgress?.(`no PyTorch from ${a}`);
+  for (const s of sides) opts.onProgress?.(`PyTorch ${s.torch.version} from ${s.torch.python} (results: ${s.prefix}_*)`);
   const before = getPrecision();
   try {
     for (const l of LAYERS) {
       for (const mode of ["full", "lora"] as const) {
-        const times: Record<Variant, number[]> = { ours: [], ours_bf16: [], torch: [], torch_bf16: [] };
+        // Variants: ours in fp32 and bf16, then each PyTorch in fp32 and bf16.
+        const variants = ["ours", "ours_bf16", ...sides.flatMap((s) => [s.prefix, `${s.prefix}_bf16`])];
+        const times = new Map<string, number[]>(variants.map((v) => [v, []]));
         for (let r = 0; r < opts.rounds; r++) {
           // Alternate the order, so drift in machine load hits all variants alike.
-          const order: Variant[] = ["ours", "torch", "ours_bf16", "torch_bf16"];
+          const order = ["ours", ...sides.map((s) => s.prefix), "ours_bf16", ...sides.map((s) => `${s.prefix}_bf16`)];
           if (r % 2 === 1) order.reverse();
           for (const who of order) {
             if (who === "ours" || who === "ours_bf16") {
               if (who === "ours_bf16" && !ourBf16) continue;
               setPrecision(who === "ours" ? "fp32" : "bf16");
-              times[who].push(...runOurs(l, mode, opts));
-            } else if (worker && (who === "torch" || torchBf16)) {
-              const rep = await worker.run({
-                hidden: l.hidden,
-                heads: l.heads,
-                ffn: l.ffn,
-                batch: opts.batch,
-                seq: opts.seq,
-                mode,
-                iters: opts.iters,
-                warmup: opts.warmup,
-                precision: who === "torch" ? "fp32" : "bf16",
-              });
-              if (who === "torch_bf16" && !rep.bf16) torchBf16 = false;
-              else times[who].push(...rep.ms);
-              torchRss = Math.max(torchRss, rep.maxrss_kb);
+              times.get(who)!.push(...runOurs(l, mode, opts));
+              continue;
             }
+            const bf16 = who.endsWith("_bf16");
+            const side = sides.find((s) => s.prefix === (bf16 ? who.slice(0, -5) : who))!;
+            if (bf16 && !side.bf16) continue;
+            const rep = await side.worker.request<TorchReply>({
+              hidden: l.hidden,
+              heads: l.heads,
+              ffn: l.ffn,
+              batch: opts.batch,
+              seq: opts.seq,
+              mode,
+              iters: opts.iters,
+              warmup: opts.warmup,
+              precision: bf16 ? "bf16" : "fp32",
+            });
+            if (bf16 && !rep.bf16) side.bf16 = false;
+            else times.get(who)!.push(...rep.ms);
+            side.rss = Math.max(side.rss, rep.maxrss_kb);
           }
           opts.onProgress?.(`${l.name} ${mode}: round ${r + 1}/${opts.rounds}`);
         }
         const key = mode === "full" ? l.name : `${l.name}_lora`;
         const flops = forwardFlops(l, opts.batch, opts.seq) * (mode === "full" ? 3 : 2);
-        const ms = (v: Variant): number | null => (times[v].length ? median(times[v]) : null);
-        for (const [v, name] of [
-          ["ours", key],
-          ["ours_bf16", `${key}_bf16`],
-          ["torch", `torch_${key}`],
-          ["torch_bf16", `torch_${key}_bf16`],
-        ] as const) {
+        const ms = (v: string): number | null => (times.get(v)!.length ? median(times.get(v)!) : null);
+        for (const v of ["ours", "ours_bf16"]) {
           const m = ms(v);
+          const name = v === "ours" ? key : `${key}_bf16`;
           result[`${name}_fwdbwd_ms`] = m === null ? null : round(m);
-          if (v.startsWith("ours")) result[`${name}_gflops`] = m === null ? null : round(flops / m / 1e6);
+          result[`${name}_gflops`] = m === null ? null : round(flops / m / 1e6);
         }
-        const ratio = (a: Variant, b: Variant): number | null => {
+        const ratio = (a: string, b: string): number | null => {
           const x = ms(a),
             y = ms(b);
           return x === null || y === null ? null : round(x / y, 3);
         };
-        result[`ratio_${key}`] = ratio("ours", "torch");
-        result[`ratio_${key}_bf16`] = ratio("ours_bf16", "torch_bf16");
+        for (const s of sides) {
+          for (const [v, name] of [
+            [s.prefix, `${s.prefix}_${key}`],
+            [`${s.prefix}_bf16`, `${s.prefix}_${key}_bf16`],
+          ] as const) {
+            const m = ms(v);
+            result[`${name}_fwdbwd_ms`] = m === null ? null : round(m);
+          }
+          const tag = s === primary ? "" : `_${s.prefix}`;
+          result[`ratio_${key}${tag}`] = ratio("ours", s.prefix);
+          result[`ratio_${key}_bf16${tag}`] = ratio("ours_bf16", `${s.prefix}_bf16`);
+        }
+        if (!primary) {
+          result[`torch_${key}_fwdbwd_ms`] = null;
+          result[`torch_${key}_bf16_fwdbwd_ms`] = null;
+          result[`ratio_${key}`] = null;
+          result[`ratio_${key}_bf16`] = null;
+        }
         result[`speedup_${key}_bf16`] = ratio("ours", "ours_bf16");
       }
     }
   } finally {
-    worker?.close();
+    for (const s of sides) s.worker.close();
     setPrecision(before);
   }
-  result.torch_bf16 = worker ? torchBf16 : null;
+  result.torch_bf16 = primary ? primary.bf16 : null;
   const peak = process.resourceUsage().maxRSS;
   result.peak_rss_mb = round(peak / 1024);
-  result.torch_peak_rss_mb = worker ? round(torchRss / 1024) : null;
-  result.rss_ratio = worker ? round(peak / torchRss, 3) : null;
+  for (const s of sides) result[`${s.prefix}_peak_rss_mb`] = round(s.rss / 1024);
+  if (!primary) result.torch_peak_rss_mb = null;
+  result.rss_ratio = primary ? round(peak / primary.rss, 3) : null;
+  for (const s of sides.slice(1)) result[`${s.prefix}_bf16`] = s.bf16;
   return result;
 }
 
