@@ -171,6 +171,8 @@ export async function benchFinetune(opts: FinetuneBenchOptions): Promise<Finetun
       try {
         ready.set(v, await w.request(setup(v.endsWith("bf16") ? "bf16" : "fp32")));
       } catch (e) {
+        // sap's own side must run (a failure there is a bug to see); the reference may be missing pieces.
+        if (v.startsWith("sap")) throw e;
         skipped.push(`${v}: ${(e as Error).message}`);
         progress(`${v} skipped: ${(e as Error).message}`);
         w.close();
@@ -197,6 +199,8 @@ export async function benchFinetune(opts: FinetuneBenchOptions): Promise<Finetun
     }
     const hfReady = ready.get("hf_fp32") ?? ready.get("hf_bf16");
     const sapReady = ready.get("sap_fp32") ?? ready.get("sap_bf16");
+    if (hfReady && sapReady && hfReady.trainable !== sapReady.trainable)
+      progress(`warning: the two sides train different parameter counts (sap ${sapReady.trainable}, PEFT ${hfReady.trainable})`);
     const result: FinetuneBenchResult = {
       measured_at: new Date().toISOString(),
       model: opts.modelDir,
@@ -210,6 +214,7 @@ export async function benchFinetune(opts: FinetuneBenchOptions): Promise<Finetun
       steps_per_round: opts.steps,
       warmup_steps: opts.warmup,
       threads: opts.threads,
+      omp_wait_policy: process.env.OMP_WAIT_POLICY ?? "unset (libgomp's default)",
       backend: info.backend,
       sap_bf16_available: sapBf16,
       trainable_sap: sapReady?.trainable ?? null,
@@ -249,7 +254,7 @@ export function finetuneTable(r: FinetuneBenchResult): string[] {
   const cell = (x: unknown, w: number): string => (x === null || x === undefined ? "-" : String(x)).padStart(w);
   const lines = [
     `sap bench finetune: ${String(r.model)}, split k = ${String(r.split)}, LoRA r ${String(r.lora_rank)} on q/v of the top + head, d_χ η ${String(r.dchi_eta)}`,
-    `batch ${String(r.batch)} × ${String(r.seq)} tokens (SST-2, ${String(r.mean_real_tokens)} real tokens on average), ${String(r.rounds)} rounds × ${String(r.steps_per_round)} steps after ${String(r.warmup_steps)} warm-up, ${String(r.threads)} threads`,
+    `batch ${String(r.batch)} × ${String(r.seq)} tokens (SST-2, ${String(r.mean_real_tokens)} real tokens on average), ${String(r.rounds)} rounds × ${String(r.steps_per_round)} steps after ${String(r.warmup_steps)} warm-up, ${String(r.threads)} threads, OMP_WAIT_POLICY ${String(r.omp_wait_policy)}`,
     `trainable parameters: sap ${cell(r.trainable_sap, 0)}, Hugging Face + PEFT ${cell(r.trainable_hf, 0)}`,
     r.hf
       ? `Hugging Face side: torch ${String(r.torch_version)}, transformers ${String(r.transformers_version)}, peft ${String(r.peft_version)} (${String(r.hf_python)})`
