@@ -7,6 +7,7 @@ import { BertLayer, additiveMask, type BertConfig } from "../models/bert.js";
 import { LoraAdapter } from "../peft/lora/layer.js";
 import { Rng, Tensor, backward, bf16Available, engineInfo, getPrecision, setPrecision, tidy } from "../tensor/index.js";
 import { LineWorker, benchScript, findTorches, newestFirst, type FoundTorch } from "./worker.js";
+import { median } from "../eval/stats.js";
 
 export interface LayerShape {
   name: "base" | "small";
@@ -31,12 +32,6 @@ export interface EngineBenchOptions {
 }
 
 export type EngineBenchResult = Record<string, number | string | boolean | null>;
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
 
 /** Forward FLOPs of one layer (multiply-add = 2). */
 function forwardFlops(l: LayerShape, batch: number, seq: number): number {

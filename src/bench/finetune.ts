@@ -15,6 +15,7 @@ import { loadTokenizer } from "../models/tokenizers/index.js";
 import { bf16Available, engineInfo } from "../tensor/index.js";
 import type { FinetuneRoundReply, FinetuneWorkerReady, FinetuneWorkerSetup } from "./finetune-worker.js";
 import { LineWorker, benchScript, builtBenchFile, pythonCandidates, sapPath } from "./worker.js";
+import { median } from "../eval/stats.js";
 
 export type BenchPrecision = "fp32" | "bf16";
 export const VARIANTS = ["sap_fp32", "sap_bf16", "hf_fp32", "hf_bf16"] as const;
@@ -46,12 +47,6 @@ export type FinetuneBenchResult = Record<string, number | string | boolean | nul
 
 /** Hyper-parameters both sides use (those of `sap finetune`'s LoRA defaults). */
 const HYPER = { alpha: 16, dropout: 0.1, lr: 5e-4, weight_decay: 0.01, seed: 42 };
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
 
 function round(x: number, digits = 1): number {
   const f = 10 ** digits;

@@ -5,14 +5,13 @@ import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
+import { packageRoot } from "../data/tasks.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 
 /** A path inside the sap checkout (the folder with its package.json). */
 export function sapPath(...parts: string[]): string {
-  for (let dir = here, i = 0; i < 6; i++, dir = dirname(dir))
-    if (existsSync(join(dir, "package.json"))) return join(dir, ...parts);
-  return join(here, "..", "..", "..", ...parts);
+  return join(packageRoot(), ...parts);
 }
 
 /** A file of sap's bench/ folder (next to src/ in a checkout, next to dist/ once built). */

@@ -22,7 +22,7 @@ export function isTaskName(name: string): name is TaskName {
 }
 
 /** sap's own folder (the one with its package.json), found from this file wherever it was built to. */
-function packageRoot(): string {
+export function packageRoot(): string {
   const here = dirname(fileURLToPath(import.meta.url));
   for (let dir = here, i = 0; i < 6; i++, dir = dirname(dir)) if (existsSync(join(dir, "package.json"))) return dir;
   return resolve(here, "..", "..", "..");

@@ -103,3 +103,10 @@ export function meanCI(xs: readonly number[]): MeanCI {
   const t = n - 1 < T95.length ? T95[n - 1]! : 1.96;
   return { mean, ci95: (t * std) / Math.sqrt(n), n, std };
 }
+
+/** The median (the mean of the two middle values for an even count). */
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}

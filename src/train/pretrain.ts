@@ -332,6 +332,7 @@ export async function pretrain(opts: PretrainOptions): Promise<PretrainResult> {
   const params = model.parameters();
   const opt = new AdamW(params, { lr: opts.lr, weightDecay: opts.weightDecay, noDecay: (p) => p.ndim < 2 });
   mkdirSync(opts.outDir, { recursive: true });
+  const rewarm = opts.rewarmSteps ?? 200;
   const schedule = { seqLen: opts.seqLen, batchSize: opts.batchSize, accumulate, seed: opts.seed, maskProb: opts.maskProb };
   let state: PretrainState = {
     step: 0,
@@ -366,10 +367,9 @@ export async function pretrain(opts: PretrainOptions): Promise<PretrainResult> {
       unit: "steps",
       message: fullResume
         ? `resumed from ${ckptDir} at step ${state.step}`
-        : `resumed from the snapshot in ${opts.outDir} at step ${state.step} (fp16 weights, fresh optimizer moments, learning rate re-warmed over ${opts.rewarmSteps ?? 200} steps)`,
+        : `resumed from the snapshot in ${opts.outDir} at step ${state.step} (fp16 weights, fresh optimizer moments, learning rate re-warmed over ${rewarm} steps)`,
     });
   }
-  const rewarm = opts.rewarmSteps ?? 200;
   /** The schedule's factor, times the restart rule's ramp after a restart from the snapshot. */
   const lrFactor = (step: number): number => {
     const last = state.restarts?.length ? state.restarts[state.restarts.length - 1]! : -1;
@@ -431,12 +431,19 @@ export async function pretrain(opts: PretrainOptions): Promise<PretrainResult> {
       const blocks = perm.slice(state.cursor, state.cursor + opts.batchSize).map((i) => train[i]!);
       state.cursor += opts.batchSize;
       // Masks depend only on (seed, step, micro-batch): a resumed run sees the same batches.
-      const maskSeed = accumulate === 1 ? opts.seed * 7919 + state.step : opts.seed * 7919 + state.step * accumulate + micro;
-      const b = buildBatch(model, blocks, tok, new Rng(maskSeed), opts.maskProb, specials);
+      // (With accumulate 1 this is seed * 7919 + step, as before accumulation existed.)
+      const b = buildBatch(
+        model,
+        blocks,
+        tok,
+        new Rng(opts.seed * 7919 + state.step * accumulate + micro),
+        opts.maskProb,
+        specials,
+      );
       stepTokens += b.batch.batchSize * b.batch.seqLen;
       loss += tidy(() => {
         const r = lmLoss(model, b);
-        backward(accumulate === 1 ? r.loss : ops.affine(r.loss, 1 / accumulate));
+        backward(r.loss, Float32Array.of(1 / accumulate));
         return r.loss.item() / accumulate;
       });
     }
